@@ -26,7 +26,7 @@ import orjson
 from protocol.errors import MalformedError, NonCanonicalError
 from protocol.types import JsonValue
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "as_bytes", "check", "decode", "encode"]
 
 #: The largest integer magnitude in the subset (IEEE 754 doubles are exact up to it).
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -81,18 +81,20 @@ def _join(head: str, tail: str | None) -> str:
     return head + tail if tail.startswith("[") else f"{head}.{tail}"
 
 
-def check(value: object) -> None:
+def check(value: object, *, depth: int = 0) -> None:
     """Check that a value lies in the canonical subset.
 
     Args:
         value: A decoded JSON value (or anything else).
+        depth: How deeply the value is nested inside the text it will be
+            part of (1 for an event's body, which sits inside the event).
 
     Raises:
         NonCanonicalError: The value, or a value inside it, is outside the
             subset; ``field_path`` says where.
     """
     try:
-        _walk(value, 0)
+        _walk(value, depth)
     except _PathedError as error:
         raise NonCanonicalError(
             f"{error.field_path or 'value'}: {error.message}",
@@ -100,11 +102,12 @@ def check(value: object) -> None:
         ) from None
 
 
-def encode(value: JsonValue) -> bytes:
+def encode(value: JsonValue, *, depth: int = 0) -> bytes:
     """Encode a value as canonical bytes.
 
     Args:
         value: A value in the canonical subset.
+        depth: How deeply the value will be nested (see :func:`check`).
 
     Returns:
         The RFC 8785 canonical UTF-8 bytes.
@@ -113,7 +116,7 @@ def encode(value: JsonValue) -> bytes:
         NonCanonicalError: The value is outside the subset (a float, a big
             integer, a non-ASCII key, a lone surrogate, too deep …).
     """
-    check(value)
+    check(value, depth=depth)
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as error:
@@ -135,7 +138,7 @@ def decode(text: bytes | str) -> JsonValue:
         NonCanonicalError: Valid JSON holding a value outside the subset, or
             an object with a duplicate key.
     """
-    data = _as_bytes(text)
+    data = as_bytes(text)
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -148,7 +151,12 @@ def decode(text: bytes | str) -> JsonValue:
     return value  # type: ignore[no-any-return]
 
 
-def _as_bytes(text: bytes | str) -> bytes:
+def as_bytes(text: bytes | str) -> bytes:
+    """Return UTF-8 bytes of a text (bytes pass through).
+
+    Raises:
+        NonCanonicalError: The string holds a lone surrogate.
+    """
     if isinstance(text, bytes):
         return text
     try:

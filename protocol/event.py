@@ -181,6 +181,8 @@ def decode_event(text: bytes | str) -> Event:
         NonCanonicalError: A value outside the canonical subset, a duplicate key.
         UnknownVersionError: ``v`` is an integer other than 1.
     """
+    if isinstance(text, str):
+        text = canonical.as_bytes(text)
     if len(text) > MAX_EVENT_TEXT_BYTES:
         raise TooLargeError(
             f"event text is over {MAX_EVENT_TEXT_BYTES} bytes", field_path=None

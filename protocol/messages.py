@@ -110,7 +110,9 @@ def parse_url(value: object, *, field: str = "url") -> str:
         MalformedError: It is not such a URL.
     """
     if not isinstance(value, str) or not 0 < len(value) <= MAX_URL:
-        raise MalformedError(f"{field} is not a URL of at most {MAX_URL} characters")
+        raise MalformedError(
+            f"{field} is not a URL of at most {MAX_URL} characters", field_path=field
+        )
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (raises ValueError on a bad port)
@@ -120,8 +122,9 @@ def parse_url(value: object, *, field: str = "url") -> str:
         parts.scheme not in ("http", "https")
         or not parts.hostname
         or parts.username is not None
-        or parts.fragment
-        or parts.query
+        or "#" in value
+        or "?" in value
+        or parts.scheme != value[: len(parts.scheme)]
         or not value.isascii()
         or any(ch.isspace() for ch in value)
     ):
@@ -387,8 +390,8 @@ class ForkProof:
     def from_json(cls, value: JsonValue) -> ForkProof:
         """Validate a decoded fork proof, signatures included."""
         obj = _object(value, "fork", ("feed", "seq", "events"))
-        events = _list(obj["events"], "events", 2)
-        if len(events) != 2:
+        events = obj["events"]
+        if not isinstance(events, list) or len(events) != 2:
             raise MalformedError("a fork proof holds two events", field_path="events")
         proof = cls(
             parse_feed_id(obj["feed"]),

@@ -64,7 +64,8 @@ def sign(
         raise MalformedError(
             f"{event_type!r} is not an event type name", field_path="type"
         )
-    body_bytes = canonical.encode(body)
+    # The body sits one level inside the wire event.
+    body_bytes = canonical.encode(body, depth=1)
     if len(body_bytes) > MAX_BODY_BYTES:
         raise TooLargeError(
             f"body is {len(body_bytes)} bytes, over {MAX_BODY_BYTES}", field_path="body"

@@ -1,6 +1,6 @@
 """Names for the values the protocol passes around.
 
-``JsonValue`` is the canonical subset of JSON (``docs/protocol.md#canonical``):
+``JsonValue`` is the canonical subset of JSON (``docs/protocol.md#canonical-encoding``):
 no floats. ``FeedId`` and ``EventId`` are the two identifiers of the wire
 format, kept apart by ``NewType`` so one is never passed for the other.
 """

@@ -258,3 +258,20 @@ def test_verify_catches_a_tampered_event_object() -> None:
     forged = dataclasses.replace(event, body={**event.body, "title": "changed"})
     with pytest.raises(BadBodyHashError):
         verify(forged)
+
+
+def test_signing_refuses_a_body_the_wire_event_could_not_hold() -> None:
+    body: JsonValue = "deep"
+    # The event is level 0, the body 1, "x" 2 … the deepest list level 31.
+    for _ in range(30):
+        body = [body]
+    event = sign(KEY_A, None, T0, "guide.published", {"x": body})
+    assert receive(event.wire_bytes(), None) == event
+    with pytest.raises(NonCanonicalError):
+        sign(KEY_A, None, T0, "guide.published", {"x": [body]})
+
+
+def test_the_text_limit_counts_bytes_not_characters() -> None:
+    text = '{"pad":"' + "é" * (MAX_EVENT_TEXT_BYTES // 2 + 10) + '"}'
+    assert len(text) < MAX_EVENT_TEXT_BYTES
+    assert _refused(text).code == "too-large"

@@ -112,6 +112,8 @@ def test_notify_round_trip_and_refusals() -> None:
         {"feed": KEY_A.feed, "seq": 1, "url": "http://a.example/#x"},
         {"feed": KEY_A.feed, "seq": 1, "url": "http://a.example:99999"},
         {"feed": KEY_A.feed, "seq": 1, "url": "/relative"},
+        {"feed": KEY_A.feed, "seq": 1, "url": "HTTP://a.example"},
+        {"feed": KEY_A.feed, "seq": 1, "url": "http://a.example/?"},
     ):
         with pytest.raises(MalformedError):
             Notify.from_json(bad)  # type: ignore[arg-type]
@@ -146,6 +148,10 @@ def test_fork_proofs() -> None:
     ForkProof.of(second.without_body(), rival)
     with pytest.raises(MalformedError):
         ForkProof.of(second, second)
+    three = proof.to_json()
+    three["events"] = [second.to_wire(), rival.to_wire(), rival.to_wire()]
+    with pytest.raises(MalformedError):
+        ForkProof.from_json(three)
     forged = sign(KEY_B, None, T0, "group.profile_set", {"name": "x"})
     bad = proof.to_json()
     wire = forged.to_wire()
