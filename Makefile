@@ -1,4 +1,4 @@
-# One command each for a newcomer: `make test` (and, with the node, `make run`).
+# One command each for a newcomer: `make run` and `make test`.
 # Works on a fresh machine with only Python >= 3.11 and make.
 
 PYTHON ?= python3
@@ -6,7 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck imports unit clean
+DATA ?= data
+NAME ?= My group
+
+.PHONY: run test lint typecheck imports unit clean
 
 # The virtual environment is (re)built when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -15,6 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Start a node on ./data (created on first run) at http://127.0.0.1:8484.
+run: $(STAMP)
+	test -f $(DATA)/feed.key || $(BIN)/tredegar init --data $(DATA) --name "$(NAME)"
+	$(BIN)/tredegar run --data $(DATA) --host 127.0.0.1 --port 8484
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,196 @@
+"""Settings: one typed value built once, from ``tredegar.toml`` and ``TREDEGAR_*``.
+
+The data directory holds ``tredegar.toml``; every field below may be set there
+(by its name) or overridden by the environment variable ``TREDEGAR_`` + its
+name in capitals. Unknown keys in the file are an error naming the key;
+unknown ``TREDEGAR_*`` variables are warned about, not fatal. Nothing else in
+the node reads ``os.environ``: the command line builds the settings and hands
+them on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from node.errors import ConfigError
+
+__all__ = ["CONFIG_FILE", "ENV_PREFIX", "Settings", "load_settings"]
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "tredegar.toml"
+ENV_PREFIX = "TREDEGAR_"
+#: Variables read by the command line itself, not settings.
+_COMMAND_LINE_VARIABLES = frozenset({"TREDEGAR_DATA"})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a node is configured by."""
+
+    #: The data directory: key, tredegar.toml and databases.
+    data_dir: Path
+    #: Address ``run`` listens on.
+    host: str = "127.0.0.1"
+    #: Port ``run`` listens on.
+    port: int = 8484
+    #: URL members and peers reach this node at (behind a reverse proxy, its
+    #: public address). Defaults to ``http://host:port``.
+    public_url: str = ""
+    #: File (relative to data_dir) holding the feed's Ed25519 seed, mode 0600.
+    key_file: str = "feed.key"
+    #: File (relative to data_dir) holding the AES key that encrypts private
+    #: data at rest; when the file is absent, private data is not encrypted.
+    encryption_key_file: str = "private.key"
+    #: Largest HTTP request body accepted, in bytes.
+    max_request_bytes: int = 262_144
+    #: Log level: debug, info, warning or error.
+    log_level: str = "info"
+    #: Publish even after a restore without first catching up from a peer.
+    authoritative: bool = False
+    #: Seconds a projection waits for new events before polling again.
+    projection_poll_seconds: float = 1.0
+    #: Extra fields for tests and tools; never read from files.
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The public URL of the node."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def path(self, name: str) -> Path:
+        """A path inside the data directory."""
+        return self.data_dir / name
+
+    @property
+    def key_path(self) -> Path:
+        """Where the feed key lives."""
+        return self.path(self.key_file)
+
+    @property
+    def encryption_key_path(self) -> Path:
+        """Where the private-data key lives."""
+        return self.path(self.encryption_key_file)
+
+
+_FIELDS = {
+    f.name: f
+    for f in dataclasses.fields(Settings)
+    if f.name not in ("data_dir", "extra")
+}
+_TYPES: dict[str, type] = {
+    "host": str,
+    "port": int,
+    "public_url": str,
+    "key_file": str,
+    "encryption_key_file": str,
+    "max_request_bytes": int,
+    "log_level": str,
+    "authoritative": bool,
+    "projection_poll_seconds": float,
+}
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def load_settings(
+    data_dir: Path,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings of a data directory.
+
+    Args:
+        data_dir: The data directory (it need not exist yet).
+        environ: The process environment, passed in by the command line.
+        overrides: Values from command-line options; they win over both.
+
+    Returns:
+        The settings.
+
+    Raises:
+        ConfigError: A bad file, an unknown key or a value of the wrong kind,
+            with the offending key named.
+    """
+    values: dict[str, Any] = {}
+    values.update(_read_file(data_dir / CONFIG_FILE))
+    values.update(_read_environment(environ))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value, "the command line")
+    settings = Settings(data_dir=data_dir, **values)
+    _check(settings)
+    return settings
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _FIELDS:
+            raise ConfigError(f"{path}: unknown setting {key!r}")
+        values[key] = _coerce(key, value, str(path))
+    return values
+
+
+def _read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for variable, text in environ.items():
+        if not variable.startswith(ENV_PREFIX) or variable in _COMMAND_LINE_VARIABLES:
+            continue
+        key = variable[len(ENV_PREFIX) :].lower()
+        if key not in _FIELDS:
+            logger.warning("ignoring unknown environment variable %s", variable)
+            continue
+        values[key] = _coerce(key, text, variable)
+    return values
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    kind = _TYPES[key]
+    if isinstance(value, str) and kind is not str:
+        text = value.strip().lower()
+        try:
+            if kind is bool:
+                if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(text)
+                return text in ("1", "true", "yes", "on")
+            return kind(text)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: setting {key!r} must be {kind.__name__}, not {value!r}"
+            ) from None
+    if kind is float and type(value) is int:
+        return float(value)
+    if type(value) is not kind:
+        raise ConfigError(
+            f"{source}: setting {key!r} must be {kind.__name__}, not {value!r}"
+        )
+    return value
+
+
+def _check(settings: Settings) -> None:
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"setting 'port' must be 1-65535, not {settings.port}")
+    if settings.log_level not in _LOG_LEVELS:
+        raise ConfigError(
+            f"setting 'log_level' must be one of {', '.join(_LOG_LEVELS)}"
+        )
+    if settings.max_request_bytes < 70_000:
+        raise ConfigError("setting 'max_request_bytes' must be at least 70000")
+    if settings.public_url and not settings.public_url.startswith(
+        ("http://", "https://")
+    ):
+        raise ConfigError("setting 'public_url' must start with http:// or https://")
+    if settings.projection_poll_seconds <= 0:
+        raise ConfigError("setting 'projection_poll_seconds' must be positive")

@@ -1,0 +1,269 @@
+"""The running node: its stores, writer, read models and the services on them.
+
+:class:`NodeServices` is the composition root that the HTTP app and the
+command line share. It opens everything from :class:`~node.config.Settings`,
+starts the projector, and offers the commands and queries handlers call.
+Blocking work never runs on the event loop: writes go through the
+:class:`~node.storage.writer.Writer` thread, reads through ``self.reads``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+import orjson
+
+import schemas
+from node import __version__
+from node.config import Settings
+from node.errors import (
+    CatchingUpError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorisedError,
+)
+from node.projections import Group, ReadModels, SearchHit
+from node.projections.runner import Projector
+from node.services.clock import Clock, system_clock
+from node.services.metrics import Metrics
+from node.services.setup import FEEDS_DB
+from node.storage.feeds import Logged, SqliteFeedStore
+from node.storage.keyfile import load_key_file
+from node.storage.private import PrivateStore, TokenGrant
+from node.storage.writer import Writer
+from protocol import (
+    BodyValidator,
+    Event,
+    JsonObject,
+    JsonValue,
+    MalformedError,
+    SigningKey,
+    canonical,
+)
+
+__all__ = ["FEEDS_DB", "READMODELS_DB", "RESTORED_MARKER", "NodeServices"]
+
+logger = logging.getLogger(__name__)
+
+#: A file in the data directory saying the node was restored from a backup.
+RESTORED_MARKER = "restored"
+READMODELS_DB = "readmodels.db"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class NodeServices:
+    """Everything a running node holds, and what may be asked of it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        key: SigningKey,
+        *,
+        clock: Clock = system_clock,
+    ) -> None:
+        """Open the stores of ``settings.data_dir`` (blocking)."""
+        self.settings = settings
+        self.key = key
+        self.clock = clock
+        self.validator = BodyValidator(schemas.load_event_schemas())
+        self.metrics = Metrics()
+        self.store = SqliteFeedStore(settings.path(FEEDS_DB))
+        self.private = PrivateStore.open(settings)
+        self.readmodels = ReadModels.open(settings)
+        self.projector = Projector(
+            self.store,
+            self.readmodels,
+            self.validator,
+            poll_seconds=settings.projection_poll_seconds,
+        )
+        self.writer = Writer(self.store, key, clock)
+        self.writer.add_listener(self._stored)
+        self.reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read")
+        self.catching_up = self._must_catch_up()
+        head = self.store.head(key.feed)
+        self.metrics.own_seq.set(head.seq if head else 0)
+        self.metrics.log_position.set(self.store.max_position())
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock = system_clock) -> NodeServices:
+        """Open the node of a data directory that ``init`` made."""
+        return cls(settings, load_key_file(settings.key_path), clock=clock)
+
+    def _must_catch_up(self) -> bool:
+        marker = self.settings.path(RESTORED_MARKER)
+        if self.settings.authoritative:
+            marker.unlink(missing_ok=True)
+            return False
+        # After a restore, or when the key is older than the database (the own
+        # feed is missing), peers may hold later events of ours: publishing now
+        # could fork the feed (docs/architecture.md#catching-up).
+        return marker.exists() or self.store.head(self.key.feed) is None
+
+    def _stored(self, stored: list[Logged]) -> None:
+        self.projector.wake()
+        self.metrics.stored.inc(len(stored))
+        self.metrics.log_position.set(stored[-1].position)
+        own = [item.event.seq for item in stored if item.event.feed == self.key.feed]
+        if own:
+            self.metrics.own_seq.set(max(own))
+
+    def start(self) -> None:
+        """Start background work (the projector thread)."""
+        self.projector.start()
+
+    def close(self) -> None:
+        """Finish pending writes and projections, then close every store."""
+        self.writer.close()
+        self.projector.stop()
+        self.reads.shutdown(wait=True)
+        self.store.close()
+        self.private.close()
+        self.readmodels.close()
+
+    async def read(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a blocking read in the read pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.reads, lambda: fn(*args, **kwargs))
+
+    # --- queries ---------------------------------------------------------
+
+    async def health(self) -> JsonObject:
+        """``/health``: the node answers, with its own feed and head seq."""
+        head = await self.read(self.store.head, self.key.feed)
+        return {"status": "ok", "feed": self.key.feed, "seq": head.seq if head else 0}
+
+    async def list_events(
+        self, *, feed: str | None, event_type: str | None, after: int, limit: int
+    ) -> JsonObject:
+        """``GET /api/v1/events``: public events in the order this node stored them."""
+        page = await self.read(
+            self.readmodels.list_events, feed, event_type, after, limit
+        )
+        items: list[JsonValue] = []
+        for item in page.items:
+            wire = orjson.loads(item.wire)
+            wire["id"] = item.id
+            wire["position"] = item.position
+            items.append(wire)
+        return {"events": items, "next": page.next}
+
+    async def get_event(self, event_id: str) -> Event:
+        """One event held, by id.
+
+        Raises:
+            NotFoundError: No such event is held.
+        """
+        event = await self.read(self.store.get, event_id)
+        if event is None:
+            raise NotFoundError(f"no event {event_id} is held here")
+        return event
+
+    async def search(self, query: str, limit: int) -> list[JsonValue]:
+        """``GET /api/v1/search``: hits ``{type, feed, seq, id, title, snippet}``."""
+        hits: list[SearchHit] = await self.read(self.readmodels.search, query, limit)
+        return [dataclasses.asdict(hit) for hit in hits]
+
+    async def list_groups(
+        self,
+        *,
+        query: str | None,
+        tag: str | None,
+        limit: int,
+        after: str | None = None,
+    ) -> JsonObject:
+        """The directory of groups, by name."""
+        page = await self.read(self.readmodels.list_groups, query, tag, limit, after)
+        groups: list[JsonValue] = [_group(group) for group in page.items]
+        return {"groups": groups, "next": page.next}
+
+    # --- commands --------------------------------------------------------
+
+    async def authenticate(self, authorization: str | None) -> TokenGrant:
+        """Check an ``Authorization: Bearer …`` header.
+
+        Raises:
+            UnauthorisedError: Missing, malformed, unknown or revoked token.
+        """
+        if not authorization:
+            raise UnauthorisedError("send an API token: Authorization: Bearer <token>")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthorisedError(
+                "use the Bearer scheme: Authorization: Bearer <token>"
+            )
+        grant = await self.read(self.private.authenticate, token.strip())
+        if grant is None:
+            raise UnauthorisedError("the token is not valid or was revoked")
+        return grant
+
+    async def publish(self, grant: TokenGrant, request: JsonValue) -> Event:
+        """Sign and store an event of the own feed for an organiser.
+
+        Args:
+            grant: Who asks.
+            request: The decoded request body, ``{"type": …, "body": {…}}``.
+
+        Returns:
+            The stored event, once durable.
+
+        Raises:
+            ForbiddenError: Not an organiser.
+            CatchingUpError: The own feed must first be caught up from a peer.
+            MalformedError, UnknownEventTypeError, SchemaViolationError,
+            TooLargeError, NonCanonicalError: The request is refused.
+        """
+        if grant.role != "organiser":
+            raise ForbiddenError("only organisers publish to the group's feed")
+        event_type, body = _publish_request(request)
+        self.validator.validate(event_type, body)
+        if self.catching_up:
+            raise CatchingUpError(
+                "this node was restored or lost its feed: it must sync its own feed "
+                "from a peer first (or run with --authoritative)"
+            )
+        event = await self.writer.publish(event_type, body)
+        self.metrics.published.inc()
+        action = "redacted" if event_type == "event.redacted" else "published"
+        try:
+            await self.read(
+                self.private.record_audit,
+                str(grant.account_id),
+                action,
+                event.id,
+                now=self.clock(),
+            )
+        except Exception:  # the event is stored and signed: answer all the same
+            logger.exception(
+                "could not record %s of %s in the audit log", action, event.id
+            )
+        return event
+
+    @property
+    def version(self) -> str:
+        """The software version."""
+        return __version__
+
+
+def _group(group: Group) -> JsonObject:
+    value: JsonObject = dataclasses.asdict(group)
+    value["tags"] = list(group.tags)
+    return value
+
+
+def _publish_request(request: JsonValue) -> tuple[str, JsonObject]:
+    if not isinstance(request, dict) or set(request) != {"type", "body"}:
+        raise MalformedError('send a JSON object {"type": …, "body": {…}}')
+    event_type, body = request["type"], request["body"]
+    if not isinstance(event_type, str):
+        raise MalformedError("type must be text", field_path="type")
+    if not isinstance(body, dict):
+        raise MalformedError("body must be a JSON object", field_path="body")
+    canonical.check(body, depth=1)
+    return event_type, body

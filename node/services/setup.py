@@ -1,0 +1,70 @@
+"""Creating a node: key, private-data key, first event and first organiser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import schemas
+from node.config import Settings
+from node.services.clock import Clock, system_clock
+from node.storage.feeds import SqliteFeedStore
+from node.storage.keyfile import create_key_file
+from node.storage.private import PrivateStore, create_encryption_key
+from protocol import BodyValidator, Event, FeedId, JsonObject, sign
+
+__all__ = ["Initialised", "initialise"]
+
+FEEDS_DB = "feeds.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Initialised:
+    """What ``init`` made: the feed, the profile event and an organiser token."""
+
+    feed: FeedId
+    profile: Event
+    token: str
+
+
+def initialise(
+    settings: Settings,
+    profile: JsonObject,
+    *,
+    organiser: str = "First organiser",
+    clock: Clock = system_clock,
+) -> Initialised:
+    """Create a node in ``settings.data_dir`` (which must hold none).
+
+    Args:
+        settings: The new node's settings.
+        profile: The body of its first event, ``group.profile_set``.
+        organiser: The first organiser's display name.
+        clock: The clock.
+
+    Returns:
+        The feed id, the profile event and the first organiser's token.
+
+    Raises:
+        SchemaViolationError: The profile is not a valid ``group.profile_set``.
+        ConflictError: A key already exists.
+    """
+    BodyValidator(schemas.load_event_schemas()).validate("group.profile_set", profile)
+    key = create_key_file(settings.key_path)
+    create_encryption_key(settings.encryption_key_path)
+    event = sign(key, None, clock(), "group.profile_set", profile)
+    store = SqliteFeedStore(settings.path(FEEDS_DB))
+    try:
+        store.append([event])
+    finally:
+        store.close()
+    private = PrivateStore.open(settings)
+    try:
+        now = clock()
+        account = private.create_account(organiser, "organiser", now=now)
+        issued = private.issue_token(
+            account, "organiser", label="created by init", now=now
+        )
+        private.record_audit("cli", "published", event.id, now=now)
+    finally:
+        private.close()
+    return Initialised(key.feed, event, issued.token)

@@ -1,0 +1,388 @@
+"""Feeds on eventsourcing: every feed, ours and replicas, as one stream each.
+
+Mapping (``docs/architecture.md#storage``): originator id = feed id (text),
+originator version = ``seq``, state = the canonical signed header (the event
+without its body). The recorder's primary key on (originator id, version) is
+what makes a second event for one (feed, seq) impossible, whatever our Python
+checks do. Bodies live in their own table so a redaction deletes them for real
+(``PRAGMA secure_delete`` zeroes the freed pages, and the WAL is checkpointed
+and truncated), while the header, which still verifies, stays. A third table
+maps event ids to (feed, seq); a fourth remembers redactions, so a body named
+by a redaction is never stored again.
+
+All four are written by :class:`FeedRecorder` in the transaction that inserts
+the stored events, so an event, its body, its id and the effect of a redaction
+commit together or not at all. The application's notification log (SQLite
+rowid order) is the order in which this node stored events: projections follow
+it, and it is the node's local position of each event.
+
+Everything here blocks; only :mod:`node.storage.writer` and the read pool call it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import Environment
+
+from node.errors import ConflictError, StorageUnavailableError
+from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
+from protocol import (
+    Event,
+    EventId,
+    FeedId,
+    ForkError,
+    canonical,
+    event_from_wire,
+    verify_link,
+)
+
+__all__ = [
+    "EVENT_TOPIC",
+    "FeedRecorder",
+    "FeedStore",
+    "FeedsApplication",
+    "Logged",
+    "SqliteFeedStore",
+    "StoredRow",
+    "wire_line",
+]
+
+#: The topic of every stored feed event.
+EVENT_TOPIC = "tredegar.event/v1"
+REDACTION_TYPE = "event.redacted"
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """An event with its position in this node's log (the order it was stored)."""
+
+    position: int
+    event: Event
+
+
+class FeedStore(Protocol):
+    """The storage port for feeds (the node's own and every replica)."""
+
+    def append(self, events: Sequence[Event]) -> list[Logged]:
+        """Store verified events in one transaction; return those newly stored."""
+        ...
+
+    def head(self, feed: FeedId) -> Event | None:
+        """The last event held of a feed (without body), or None."""
+        ...
+
+    def read(self, feed: FeedId, after: int = 0, limit: int = 1000) -> list[Event]:
+        """Events of a feed with ``seq > after``, in order, bodies included."""
+        ...
+
+    def heads(self) -> dict[FeedId, int]:
+        """The head seq of every feed held."""
+        ...
+
+    def log(self, after: int, limit: int) -> list[Logged]:
+        """Events in the order this node stored them, after a position."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class FeedRecorder(SQLiteApplicationRecorder):
+    """The application recorder, plus bodies, ids and redactions in the same file."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        """Add our tables beside eventsourcing's ``stored_events``."""
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS bodies (feed TEXT, seq INTEGER, "
+            "body BLOB NOT NULL, PRIMARY KEY (feed, seq)) WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY, "
+            "feed TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS redactions (target TEXT, feed TEXT, "
+            "PRIMARY KEY (target, feed)) WITHOUT ROWID",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events)
+        events: Sequence[Event] = kwargs.get("feed_events", ())
+        c.executemany(
+            "INSERT INTO event_ids VALUES (?, ?, ?)",
+            [(e.id, e.feed, e.seq) for e in events],
+        )
+        redactions = [(t, e.feed) for e in events if (t := redaction_target(e))]
+        if redactions:
+            c.execute("PRAGMA secure_delete = ON")
+            c.executemany("INSERT OR IGNORE INTO redactions VALUES (?, ?)", redactions)
+            c.executemany(
+                "DELETE FROM bodies WHERE (feed, seq) IN "
+                "(SELECT feed, seq FROM event_ids WHERE id = ? AND feed = ?)",
+                redactions,
+            )
+        c.executemany(
+            "INSERT INTO bodies SELECT ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM redactions WHERE target = ? AND feed = ?)",
+            [
+                (e.feed, e.seq, canonical.encode(e.body), e.id, e.feed)
+                for e in events
+                if e.body is not None
+            ],
+        )
+        return positions
+
+    def rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
+        """Run a read-only query in a read transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, params)
+            rows: list[sqlite3.Row] = c.fetchall()
+            return rows
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it (after a redaction)."""
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def redaction_target(event: Event) -> EventId | None:
+    """The id an ``event.redacted`` names, when its body names one."""
+    if event.type != REDACTION_TYPE or event.body is None:
+        return None
+    target = event.body.get("id")
+    return EventId(target) if isinstance(target, str) else None
+
+
+class FeedsApplication(Application[Any]):
+    """The eventsourcing application holding every feed (name ``Feeds``)."""
+
+    name = "Feeds"
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        """Use only the keys we pass: never ``os.environ`` (see eventsourcing_env)."""
+        return Environment(name, dict(env or {}))
+
+
+_SELECT = (
+    "SELECT e.rowid AS position, e.state AS header, b.body AS body "
+    "FROM stored_events e LEFT JOIN bodies b "
+    "ON b.feed = e.originator_id AND b.seq = e.originator_version "
+)
+
+
+class SqliteFeedStore:
+    """:class:`FeedStore` on eventsourcing's SQLite recorder, one file."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating if needed) the feeds database at ``path``."""
+        keys = sqlite_environment(path, text_ids=True)
+        keys["APPLICATION_RECORDER_TOPIC"] = "node.storage.feeds:FeedRecorder"
+        try:
+            self.app = FeedsApplication(explicit_environment("Feeds", keys))
+        except PersistenceError as error:
+            raise StorageUnavailableError(f"cannot open {path}: {error}") from error
+        recorder = self.app.recorder
+        if not isinstance(recorder, FeedRecorder):  # the topic names our class
+            raise StorageUnavailableError(f"unexpected recorder {type(recorder)}")
+        self.recorder = recorder
+        self._heads: dict[FeedId, Event] = {}
+
+    def append(self, events: Sequence[Event]) -> list[Logged]:
+        """Store verified events of any feeds, in order, in one transaction.
+
+        Events already held (same id) are skipped, so re-sending is harmless.
+
+        Args:
+            events: Events whose signature and body hash were verified.
+
+        Returns:
+            The events newly stored, with their positions.
+
+        Raises:
+            SeqGapError, PrevMismatchError: An event does not continue its feed
+                (nothing is stored).
+            ForkError: A different event is held at an event's (feed, seq).
+            ConflictError: Another writer stored at the same (feed, seq) first.
+        """
+        heads = dict(self._heads)
+        fresh: list[Event] = []
+        for event in events:
+            head = heads.get(event.feed) or self._stored_head(event.feed)
+            if head is not None and event.seq <= head.seq:
+                self._check_duplicate(event)
+                continue
+            verify_link(head, event)
+            fresh.append(event)
+            heads[event.feed] = event.without_body()
+        if not fresh:
+            return []
+        positions = self._insert(fresh)
+        self._heads.update(heads)
+        if any(redaction_target(e) for e in fresh):
+            self.recorder.checkpoint()
+        return [Logged(p, e) for p, e in zip(positions, fresh, strict=True)]
+
+    def _insert(self, events: list[Event]) -> Sequence[int]:
+        stored = [
+            StoredEvent(e.feed, e.seq, EVENT_TOPIC, e.signed_header_bytes())
+            for e in events
+        ]
+        try:
+            positions = self.recorder.insert_events(stored, feed_events=events)
+        except IntegrityError as error:
+            self._heads.clear()
+            raise ConflictError(f"another writer stored first: {error}") from error
+        except PersistenceError as error:
+            raise StorageUnavailableError(f"cannot store events: {error}") from error
+        return positions or []
+
+    def _check_duplicate(self, event: Event) -> None:
+        held = self.read(event.feed, event.seq - 1, 1)
+        if held and held[0].id != event.id:
+            raise ForkError(
+                f"a second event for {event.feed} seq {event.seq}", event_id=event.id
+            )
+
+    def _stored_head(self, feed: FeedId) -> Event | None:
+        rows = self.recorder.select_events(feed, desc=True, limit=1)
+        if not rows:
+            return None
+        head = _decode(rows[0].state, None)
+        self._heads[feed] = head
+        return head
+
+    def head(self, feed: FeedId) -> Event | None:
+        """The last event held of a feed (without its body), or None."""
+        return self._heads.get(feed) or self._stored_head(feed)
+
+    def read(self, feed: FeedId, after: int = 0, limit: int = 1000) -> list[Event]:
+        """Events of a feed with ``seq > after``, bodies included where held."""
+        rows = self.recorder.rows(
+            _SELECT + "WHERE e.originator_id = ? AND e.originator_version > ? "
+            "ORDER BY e.originator_version LIMIT ?",
+            (feed, after, limit),
+        )
+        return [_decode(row["header"], row["body"]) for row in rows]
+
+    def read_lines(
+        self, feed: FeedId, after: int = 0, limit: int = 1000
+    ) -> list[bytes]:
+        """Like :meth:`read`, as canonical wire text, without parsing."""
+        rows = self.recorder.rows(
+            "SELECT e.state AS header, b.body AS body FROM stored_events e "
+            "LEFT JOIN bodies b ON b.feed = e.originator_id "
+            "AND b.seq = e.originator_version WHERE e.originator_id = ? "
+            "AND e.originator_version > ? ORDER BY e.originator_version LIMIT ?",
+            (feed, after, limit),
+        )
+        return [wire_line(row["header"], row["body"]) for row in rows]
+
+    def get(self, event_id: str) -> Event | None:
+        """The event with this id, if held."""
+        rows = self.recorder.rows(
+            _SELECT + "JOIN event_ids i ON i.feed = e.originator_id "
+            "AND i.seq = e.originator_version WHERE i.id = ?",
+            (event_id,),
+        )
+        return _decode(rows[0]["header"], rows[0]["body"]) if rows else None
+
+    def heads(self) -> dict[FeedId, int]:
+        """The head seq of every feed held."""
+        rows = self.recorder.rows(
+            "SELECT originator_id, MAX(originator_version) AS seq "
+            "FROM stored_events GROUP BY originator_id",
+            (),
+        )
+        return {FeedId(row["originator_id"]): row["seq"] for row in rows}
+
+    def log(self, after: int, limit: int) -> list[Logged]:
+        """Events in the order this node stored them, after ``after``."""
+        rows = self.recorder.rows(
+            _SELECT + "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?", (after, limit)
+        )
+        return [
+            Logged(row["position"], _decode(row["header"], row["body"])) for row in rows
+        ]
+
+    def max_position(self) -> int:
+        """The position of the last event stored, 0 when none."""
+        return self.recorder.max_notification_id() or 0
+
+    def iter_all(self, batch: int = 1000) -> Iterator[Logged]:
+        """Every event held, in log order (for export and verify)."""
+        after = 0
+        while page := self.log(after, batch):
+            yield from page
+            after = page[-1].position
+
+    def iter_stored(self, batch: int = 1000) -> Iterator[StoredRow]:
+        """Every stored row, by feed then seq, exactly as on disk (for ``verify``)."""
+        feed, seq = "", 0
+        while True:
+            rows = self.recorder.rows(
+                "SELECT e.originator_id AS feed, e.originator_version AS seq, "
+                "e.state AS header, b.body AS body FROM stored_events e "
+                "LEFT JOIN bodies b ON b.feed = e.originator_id "
+                "AND b.seq = e.originator_version "
+                "WHERE (e.originator_id, e.originator_version) > (?, ?) "
+                "ORDER BY e.originator_id, e.originator_version LIMIT ?",
+                (feed, seq, batch),
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield StoredRow(row["feed"], row["seq"], row["header"], row["body"])
+            feed, seq = rows[-1]["feed"], rows[-1]["seq"]
+
+    def redacted_ids(self) -> set[str]:
+        """Ids of events whose bodies a redaction in their own feed removed."""
+        rows = self.recorder.rows("SELECT target FROM redactions", ())
+        return {row["target"] for row in rows}
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self.app.close()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One stored event as on disk: its key, signed header and body bytes."""
+
+    feed: str
+    seq: int
+    header: bytes
+    body: bytes | None
+
+
+def _decode(header: bytes, body: bytes | None) -> Event:
+    # Stored headers were verified before they were stored: parse, don't re-verify.
+    event = event_from_wire(orjson.loads(header))
+    if body is None:
+        return event
+    return replace(event, body=orjson.loads(body))
+
+
+def wire_line(header: bytes, body: bytes | None) -> bytes:
+    """Splice a stored signed header and body into canonical wire text.
+
+    ``body`` sorts before every header key, so the canonical wire object is
+    ``{"body":`` + body + ``,`` + the header's members.
+    """
+    if body is None:
+        return header
+    return b'{"body":' + body + b"," + header[1:]
+
+
+def positions_of(logged: Iterable[Logged]) -> list[int]:
+    """The positions of logged events (a convenience for callers and tests)."""
+    return [item.position for item in logged]
