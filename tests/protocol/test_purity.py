@@ -21,6 +21,7 @@ ALLOWED = {
     "cryptography",
     "orjson",
     "jsonschema",
+    "fastjsonschema",
     "protocol",
 }
 

@@ -352,3 +352,19 @@ def test_walker_visits_every_kind_of_subschema() -> None:
         "#/then/not": True,
         "#/dependencies/a": True,
     }
+
+
+def test_the_fast_and_the_reference_validator_agree() -> None:
+    import schemas
+    from protocol import BodyValidator, SchemaViolationError
+
+    loaded = schemas.load_event_schemas()
+    validator = BodyValidator(loaded)
+    for event_type, body in SAMPLE_BODIES.items():
+        validator.validate(event_type, body)  # type: ignore[arg-type]
+    for event_type, bodies in INVALID_BODIES.items():
+        reference = Draft7Validator(loaded[event_type])
+        for body in bodies:
+            if not reference.is_valid(body):
+                with pytest.raises(SchemaViolationError):
+                    validator.validate(event_type, body)  # type: ignore[arg-type]
