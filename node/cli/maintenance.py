@@ -12,17 +12,17 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-import schemas
 from node.cli.output import emit, settings_for
 from node.config import CONFIG_FILE
 from node.errors import ConflictError, NotFoundError
 from node.projections import ReadModels
 from node.projections import reindex as rebuild_read_models
 from node.services.runtime import FEEDS_DB, RESTORED_MARKER
+from node.services.validation import body_validator
 from node.services.verification import Problem, verify_store
 from node.storage.feeds import SqliteFeedStore
 from node.storage.lock import DataDirLock
-from protocol import BodyValidator, Event, ProtocolError, decode_event, verify
+from protocol import Event, ProtocolError, decode_event, verify
 
 __all__ = ["register"]
 
@@ -266,7 +266,7 @@ def reindex_command(args: argparse.Namespace) -> int:
         store = _store(args)
         readmodels = ReadModels.open(settings)
         try:
-            validator = BodyValidator(schemas.load_event_schemas())
+            validator = body_validator()
             count = rebuild_read_models(store, readmodels, validator)
         finally:
             readmodels.close()

@@ -9,15 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
-import schemas
 from node.cli.logs import configure_logging
 from node.cli.output import emit, settings_for
 from node.config import CONFIG_FILE
 from node.errors import ConfigError, ConflictError
 from node.http.app import AccessLogger, create_app
 from node.services.setup import FEEDS_DB, initialise
+from node.services.validation import body_validator
 from node.storage.lock import DataDirLock
-from protocol import BodyValidator, JsonObject
+from protocol import JsonObject
 
 __all__ = ["register"]
 
@@ -70,7 +70,7 @@ def _profile(args: argparse.Namespace) -> JsonObject:
             "lat_e6": round(args.lat * 1_000_000),
             "lon_e6": round(args.lon * 1_000_000),
         }
-    BodyValidator(schemas.load_event_schemas()).validate("group.profile_set", body)
+    body_validator().validate("group.profile_set", body)
     return body
 
 

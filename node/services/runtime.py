@@ -18,7 +18,6 @@ from typing import ParamSpec, TypeVar
 
 import orjson
 
-import schemas
 from node import __version__
 from node.config import Settings
 from node.errors import (
@@ -32,12 +31,12 @@ from node.projections.runner import Projector
 from node.services.clock import Clock, system_clock
 from node.services.metrics import Metrics
 from node.services.setup import FEEDS_DB
+from node.services.validation import body_validator
 from node.storage.feeds import Logged, SqliteFeedStore
 from node.storage.keyfile import load_key_file
 from node.storage.private import PrivateStore, TokenGrant
 from node.storage.writer import Writer
 from protocol import (
-    BodyValidator,
     Event,
     JsonObject,
     JsonValue,
@@ -72,7 +71,7 @@ class NodeServices:
         self.settings = settings
         self.key = key
         self.clock = clock
-        self.validator = BodyValidator(schemas.load_event_schemas())
+        self.validator = body_validator()
         self.metrics = Metrics()
         self.store = SqliteFeedStore(settings.path(FEEDS_DB))
         self.private = PrivateStore.open(settings)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import schemas
 from node.config import Settings
 from node.services.clock import Clock, system_clock
+from node.services.validation import body_validator
 from node.storage.feeds import SqliteFeedStore
 from node.storage.keyfile import create_key_file
 from node.storage.private import PrivateStore, create_encryption_key
-from protocol import BodyValidator, Event, FeedId, JsonObject, sign
+from protocol import Event, FeedId, JsonObject, sign
 
 __all__ = ["Initialised", "initialise"]
 
@@ -48,7 +48,7 @@ def initialise(
         SchemaViolationError: The profile is not a valid ``group.profile_set``.
         ConflictError: A key already exists.
     """
-    BodyValidator(schemas.load_event_schemas()).validate("group.profile_set", profile)
+    body_validator().validate("group.profile_set", profile)
     key = create_key_file(settings.key_path)
     create_encryption_key(settings.encryption_key_path)
     event = sign(key, None, clock(), "group.profile_set", profile)
