@@ -15,7 +15,7 @@ from tqdm import tqdm
 from node.cli.output import emit, settings_for
 from node.config import CONFIG_FILE
 from node.errors import ConflictError, NotFoundError
-from node.projections import ReadModels
+from node.projections import READMODELS_FILE, ReadModels
 from node.projections import reindex as rebuild_read_models
 from node.services.runtime import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
@@ -27,8 +27,10 @@ from protocol import Event, ProtocolError, decode_event, verify
 __all__ = ["register"]
 
 PRIVATE_DB = "private.db"
-#: Databases a backup copies. Read models are not copied: restore rebuilds them.
-BACKED_UP_DATABASES = (FEEDS_DB, PRIVATE_DB)
+#: Databases a backup copies, in this order: the read models first, so their
+#: position is never ahead of the copied feeds (a node whose read models are
+#: ahead of its log rebuilds them).
+BACKED_UP_DATABASES = (READMODELS_FILE, FEEDS_DB, PRIVATE_DB)
 IMPORT_BATCH = 1000
 
 

@@ -60,7 +60,9 @@ def revoke_token(args: argparse.Namespace) -> int:
         now = system_clock()
         if not private.revoke_token(args.token, now=now):
             raise NotFoundError("no such token")
-        private.record_audit("cli", "token_revoked", args.token[:12], now=now)
+        # Never put (part of) a secret in the audit log: name a token id only.
+        target = args.token if len(args.token) == 12 else "a token given in full"
+        private.record_audit("cli", "token_revoked", target, now=now)
     finally:
         private.close()
     emit(args, {"revoked": True}, "revoked")
