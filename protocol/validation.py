@@ -94,7 +94,10 @@ class BodyValidator:
         error = best_match(validator.iter_errors(body))
         path = ".".join(str(part) for part in error.absolute_path)
         where = f"body.{path}" if path else "body"
-        raise SchemaViolationError(f"{where}: {error.message}", field_path=where)
+        message = error.message
+        if len(message) > 300:  # never echo a huge value back
+            message = message[:300] + "…"
+        raise SchemaViolationError(f"{where}: {message}", field_path=where)
 
     def validate_event(self, event: Event) -> None:
         """Check a held event's body, unless it was redacted.

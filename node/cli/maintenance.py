@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import sys
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from node.cli.output import emit, settings_for
 from node.config import CONFIG_FILE
-from node.errors import ConflictError, NotFoundError
+from node.errors import ConfigError, ConflictError, NotFoundError
 from node.projections import READMODELS_FILE, ReadModels
 from node.projections import reindex as rebuild_read_models
 from node.services.runtime import FEEDS_DB, RESTORED_MARKER
@@ -112,6 +113,8 @@ def verify_command(args: argparse.Namespace) -> int:
 
 def export_command(args: argparse.Namespace) -> int:
     """Write every event held, in the order stored, one wire event per line."""
+    if args.json and (args.out is None or args.out == "-"):
+        raise ConfigError("with --json, name the export file with --out")
     store = _store(args)
     count = 0
     try:
@@ -125,7 +128,7 @@ def export_command(args: argparse.Namespace) -> int:
                 bar.update(1)
     finally:
         store.close()
-    if args.out:
+    if args.out and args.out != "-":
         emit(args, {"exported": count, "file": args.out}, f"exported {count} events")
     return 0
 
@@ -233,10 +236,14 @@ def backup_command(args: argparse.Namespace) -> int:
 def _backup_database(source: Path, target: Path) -> None:
     if not source.exists():
         return
-    with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
+    # The copy is as private as the original: created 0600 before SQLite opens it.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    origin, copy = sqlite3.connect(source), sqlite3.connect(target)
+    try:
         origin.backup(copy)
-    copy.close()
-    origin.close()
+    finally:
+        copy.close()
+        origin.close()
 
 
 def restore_command(args: argparse.Namespace) -> int:

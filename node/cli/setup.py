@@ -110,6 +110,7 @@ def init_node(args: argparse.Namespace) -> int:
 
 def run_node(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM, then shut down cleanly."""
+    configure_logging("info")  # until the settings say otherwise
     settings = settings_for(
         args,
         host=args.host,

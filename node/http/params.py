@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from protocol import MalformedError
 
 __all__ = ["int_param", "text_param"]
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 def int_param(
@@ -20,7 +24,7 @@ def int_param(
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 18:
+    if _INTEGER.fullmatch(text) is None:
         raise MalformedError(f"{name} must be an integer", field_path=name)
     value = int(text)
     if value < minimum:

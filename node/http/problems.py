@@ -76,8 +76,8 @@ def problem(
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tredegar"'
-    if status == 429:
-        response.headers["Retry-After"] = "1"
+    if status in (429, 503):
+        response.headers["Retry-After"] = "1" if status == 429 else "5"
     return response
 
 

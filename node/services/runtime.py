@@ -88,6 +88,7 @@ class NodeServices:
         self.catching_up = self._must_catch_up()
         head = self.store.head(key.feed)
         self.metrics.own_seq.set(head.seq if head else 0)
+        self.metrics.projected_position.set_function(lambda: self.projector.position)
         self.metrics.log_position.set(self.store.max_position())
 
     @classmethod

@@ -148,11 +148,17 @@ class FeedRecorder(SQLiteApplicationRecorder):
             rows: list[sqlite3.Row] = c.fetchall()
             return rows
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database and truncate it (after a redaction)."""
+    def checkpoint(self) -> bool:
+        """Fold the WAL into the database and truncate it (after a redaction).
+
+        Returns:
+            False when a reader kept the checkpoint from completing.
+        """
         with self.datastore.get_connection(commit=True) as connection:
             cursor = connection.cursor()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cursor.fetchone()[0]
+        return not busy
 
 
 def redaction_target(event: Event) -> EventId | None:
@@ -195,7 +201,10 @@ class SqliteFeedStore:
         if not isinstance(recorder, FeedRecorder):  # the topic names our class
             raise StorageUnavailableError(f"unexpected recorder {type(recorder)}")
         self.recorder = recorder
+        _make_commits_durable(recorder)
+        # The writer thread's view of each feed's head; only append() fills it.
         self._heads: dict[FeedId, Event] = {}
+        self._needs_checkpoint = False
 
     def append(self, events: Sequence[Event]) -> list[Logged]:
         """Store verified events of any feeds, in order, in one transaction.
@@ -217,7 +226,7 @@ class SqliteFeedStore:
         heads = dict(self._heads)
         fresh: list[Event] = []
         for event in events:
-            head = heads.get(event.feed) or self._stored_head(event.feed)
+            head = heads.get(event.feed) or self._cached_head(event.feed)
             if head is not None and event.seq <= head.seq:
                 self._check_duplicate(event)
                 continue
@@ -228,8 +237,10 @@ class SqliteFeedStore:
             return []
         positions = self._insert(fresh)
         self._heads.update(heads)
-        if any(redaction_target(e) for e in fresh):
-            self.recorder.checkpoint()
+        if self._needs_checkpoint or any(redaction_target(e) for e in fresh):
+            # Old pages holding a redacted body may sit in the WAL: fold it in
+            # and truncate it, or try again after the next append.
+            self._needs_checkpoint = not self.recorder.checkpoint()
         return [Logged(p, e) for p, e in zip(positions, fresh, strict=True)]
 
     def _insert(self, events: list[Event]) -> Sequence[int]:
@@ -255,14 +266,19 @@ class SqliteFeedStore:
 
     def _stored_head(self, feed: FeedId) -> Event | None:
         rows = self.recorder.select_events(feed, desc=True, limit=1)
-        if not rows:
-            return None
-        head = _decode(rows[0].state, None)
-        self._heads[feed] = head
+        return _decode(rows[0].state, None) if rows else None
+
+    def _cached_head(self, feed: FeedId) -> Event | None:
+        head = self._stored_head(feed)
+        if head is not None:
+            self._heads[feed] = head
         return head
 
     def head(self, feed: FeedId) -> Event | None:
-        """The last event held of a feed (without its body), or None."""
+        """The last event held of a feed (without its body), or None.
+
+        Safe from any thread: it never writes the writer's cache.
+        """
         return self._heads.get(feed) or self._stored_head(feed)
 
     def read(self, feed: FeedId, after: int = 0, limit: int = 1000) -> list[Event]:
@@ -362,6 +378,24 @@ class StoredRow:
     seq: int
     header: bytes
     body: bytes | None
+
+
+def _make_commits_durable(recorder: FeedRecorder) -> None:
+    """Open every connection with ``synchronous=FULL``.
+
+    A publish is answered after its commit, so the commit must be on disk.
+    eventsourcing keeps SQLite's compiled-in default, which may be lower, and
+    the level cannot be changed inside a transaction: set it per connection.
+    """
+    pool = recorder.datastore.pool
+    create = pool._create_connection
+
+    def create_durable() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute("PRAGMA synchronous = FULL")
+        return connection
+
+    pool._create_connection = create_durable  # type: ignore[method-assign]
 
 
 def _decode(header: bytes, body: bytes | None) -> Event:

@@ -170,3 +170,10 @@ def test_the_database_keeps_headers_verbatim(tmp_path: Path) -> None:
             "SELECT state FROM stored_events ORDER BY originator_version"
         ).fetchall()
     assert [row[0] for row in rows] == [e.signed_header_bytes() for e in events]
+
+
+def test_commits_are_durable(feed_store: SqliteFeedStore) -> None:
+    feed_store.append(feed_of(KEY_A, 1))
+    with feed_store.recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 2  # FULL
