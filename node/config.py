@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,21 @@ class Settings:
     authoritative: bool = False
     #: Seconds a projection waits for new events before polling again.
     projection_poll_seconds: float = 1.0
+    #: Seconds between sync rounds with every peer (a notify starts one sooner).
+    sync_interval: float = 5.0
+    #: Peers pulled from at the same time.
+    sync_concurrency: int = 8
+    #: Most feeds replicated (own and others').
+    max_feeds: int = 10_000
+    #: Most bytes held per replicated feed.
+    max_feed_bytes: int = 256 * 1024 * 1024
+    #: Notify peers after each commit, so events spread in well under a second.
+    notify_peers: bool = True
+    #: Dial learned peers in private or loopback ranges even though this node's
+    #: own URL is public (peers the operator adds are always dialled).
+    allow_private_peers: bool = False
+    #: Federation requests per second allowed from one address (burst: 4x).
+    peer_rate_limit: float = 100.0
     #: Extra fields for tests and tools; never read from files.
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -84,16 +100,11 @@ _FIELDS = {
     for f in dataclasses.fields(Settings)
     if f.name not in ("data_dir", "extra")
 }
+# Each setting's kind, from the annotations above (one place to add a setting).
 _TYPES: dict[str, type] = {
-    "host": str,
-    "port": int,
-    "public_url": str,
-    "key_file": str,
-    "encryption_key_file": str,
-    "max_request_bytes": int,
-    "log_level": str,
-    "authoritative": bool,
-    "projection_poll_seconds": float,
+    name: kind
+    for name, kind in typing.get_type_hints(Settings).items()
+    if name in _FIELDS
 }
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -192,5 +203,9 @@ def _check(settings: Settings) -> None:
         ("http://", "https://")
     ):
         raise ConfigError("setting 'public_url' must start with http:// or https://")
-    if settings.projection_poll_seconds <= 0:
-        raise ConfigError("setting 'projection_poll_seconds' must be positive")
+    for name in ("projection_poll_seconds", "sync_interval", "peer_rate_limit"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"setting {name!r} must be positive")
+    for name in ("sync_concurrency", "max_feeds", "max_feed_bytes"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"setting {name!r} must be at least 1")

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from node import __version__
-from node.cli import maintenance, setup, tokens
+from node.cli import maintenance, peers, setup, tokens
 from node.cli.output import fail
 
 __all__ = ["main"]
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     setup.register(commands, common)
     tokens.register(commands, common)
+    peers.register(commands, common)
     maintenance.register(commands, common)
     return parser
 

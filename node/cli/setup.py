@@ -17,7 +17,7 @@ from node.http.app import AccessLogger, create_app
 from node.services.setup import FEEDS_DB, initialise
 from node.services.validation import body_validator
 from node.storage.lock import DataDirLock
-from protocol import JsonObject
+from protocol import JsonObject, parse_url
 
 __all__ = ["register"]
 
@@ -47,6 +47,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--host", help="address to listen on")
     run.add_argument("--port", type=int, help="port to listen on")
     run.add_argument("--public-url", help="the URL members and peers use")
+    run.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a peer to sync with (repeatable; remembered for later runs)",
+    )
     run.add_argument(
         "--authoritative",
         action="store_true",
@@ -123,7 +130,7 @@ def run_node(args: argparse.Namespace) -> int:
         raise ConfigError(f"no node in {settings.data_dir}: run 'tredegar init' first")
     with DataDirLock(settings.data_dir):
         web.run_app(
-            create_app(settings),
+            create_app(settings, seed_peers=[parse_url(url) for url in args.peer]),
             host=settings.host,
             port=settings.port,
             access_log_class=AccessLogger,

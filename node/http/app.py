@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from node.config import Settings
+from node.http.federation import federation_routes
 from node.http.keys import SERVICES, SETTINGS
 from node.http.problems import problems_middleware
+from node.http.ratelimit import rate_limit_middleware
 from node.http.routes import routes
 from node.services.runtime import NodeServices
 
@@ -76,7 +78,10 @@ class AccessLogger(AbstractAccessLogger):
 
 
 def create_app(
-    settings: Settings, services: NodeServices | None = None
+    settings: Settings,
+    services: NodeServices | None = None,
+    *,
+    seed_peers: Sequence[str] = (),
 ) -> web.Application:
     """Build the node's web application.
 
@@ -84,22 +89,28 @@ def create_app(
         settings: The node's settings.
         services: Already opened services (tests); by default they are opened
             when the app starts and closed when it stops.
+        seed_peers: Peer URLs the operator gave on the command line.
 
     Returns:
         The application.
     """
     app = web.Application(
         client_max_size=settings.max_request_bytes,
-        middlewares=[metrics_middleware, problems_middleware],
+        middlewares=[
+            metrics_middleware,
+            problems_middleware,
+            rate_limit_middleware(settings.peer_rate_limit),
+        ],
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_services_context(settings, services))
+    app.cleanup_ctx.append(_services_context(settings, services, seed_peers))
     app.add_routes(routes)
+    app.add_routes(federation_routes)
     return app
 
 
 def _services_context(
-    settings: Settings, given: NodeServices | None
+    settings: Settings, given: NodeServices | None, seed_peers: Sequence[str]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
@@ -110,8 +121,10 @@ def _services_context(
             services = given
         app[SERVICES] = services
         services.start()
+        await services.start_network(seed_peers)
         logger.info("node %s serving at %s", services.key.feed, settings.url)
         yield
+        await services.stop_network()
         if given is None:
             await loop.run_in_executor(None, services.close)
 

@@ -43,6 +43,37 @@ class Metrics:
             "Position of the last event stored.",
             registry=self.registry,
         )
+        self.pulled = Counter(
+            "tredegar_events_pulled",
+            "Events pulled from peers and stored, by peer.",
+            ["peer"],
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "tredegar_events_refused",
+            "Events or answers refused from peers, by peer and reason.",
+            ["peer", "reason"],
+            registry=self.registry,
+        )
+        self.peers_up = Gauge(
+            "tredegar_peers_up",
+            "Peers that answered the last round.",
+            registry=self.registry,
+        )
+        self.peers_down = Gauge(
+            "tredegar_peers_down",
+            "Peers that failed the last round.",
+            registry=self.registry,
+        )
+        self.forks = Counter(
+            "tredegar_forks_found", "New fork proofs kept.", registry=self.registry
+        )
+        self.feed_lag = Gauge(
+            "tredegar_feed_lag",
+            "Events a peer holds of a feed that this node does not (last round).",
+            ["feed"],
+            registry=self.registry,
+        )
         self.projected_position = Gauge(
             "tredegar_projected_position",
             "Position read models have reached.",

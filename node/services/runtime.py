@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -26,21 +26,30 @@ from node.errors import (
     NotFoundError,
     UnauthorisedError,
 )
+from node.federation.sync import Federation, SyncOptions
 from node.projections import Group, ReadModels, SearchHit
 from node.projections.runner import Projector
 from node.services.clock import Clock, system_clock
 from node.services.metrics import Metrics
+from node.services.network import NetworkQueries
 from node.services.setup import FEEDS_DB
 from node.services.validation import body_validator
+from node.storage.federation import OPERATOR
 from node.storage.feeds import Logged, SqliteFeedStore
 from node.storage.keyfile import load_key_file
 from node.storage.private import PrivateStore, TokenGrant
 from node.storage.writer import Writer
 from protocol import (
     Event,
+    FeedId,
+    Forks,
+    Heads,
     JsonObject,
     JsonValue,
     MalformedError,
+    NodeInfo,
+    Notify,
+    Peers,
     SigningKey,
     canonical,
 )
@@ -84,6 +93,26 @@ class NodeServices:
         )
         self.writer = Writer(self.store, key, clock)
         self.writer.add_listener(self._stored)
+        self.network = NetworkQueries(self.store)
+        self.federation = Federation(
+            store=self.store,
+            writer=self.writer,
+            own_feed=key.feed,
+            options=SyncOptions(
+                own_url=settings.url,
+                interval=settings.sync_interval,
+                concurrency=settings.sync_concurrency,
+                max_feeds=settings.max_feeds,
+                max_feed_bytes=settings.max_feed_bytes,
+                notify=settings.notify_peers,
+                allow_private=settings.allow_private_peers,
+            ),
+            metrics=self.metrics,
+            clock=clock,
+            offload=self.read,
+            on_caught_up=self._caught_up,
+            is_catching_up=lambda: self.catching_up,
+        )
         self.reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read")
         self.catching_up = self._must_catch_up()
         head = self.store.head(key.feed)
@@ -117,6 +146,22 @@ class NodeServices:
     def start(self) -> None:
         """Start background work (the projector thread)."""
         self.projector.start()
+
+    async def start_network(self, seed_peers: Sequence[str] = ()) -> None:
+        """Add the operator's seed peers and start syncing."""
+        for url in seed_peers:
+            await self.read(
+                self.store.federation.add_peer, url, origin=OPERATOR, now=self.clock()
+            )
+        await self.federation.start()
+
+    async def stop_network(self) -> None:
+        """Stop syncing (before :meth:`close`)."""
+        await self.federation.stop()
+
+    def _caught_up(self) -> None:
+        self.catching_up = False
+        self.settings.path(RESTORED_MARKER).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Finish pending writes and projections, then close every store."""
@@ -182,6 +227,47 @@ class NodeServices:
         page = await self.read(self.readmodels.list_groups, query, tag, limit, after)
         groups: list[JsonValue] = [_group(group) for group in page.items]
         return {"groups": groups, "next": page.next}
+
+    # --- federation ------------------------------------------------------
+
+    async def info(self, challenge: str) -> NodeInfo:
+        """``/fed/v1/info``: who this node is, signing the caller's challenge."""
+        group = await self.read(self.readmodels.get_group, self.key.feed)
+        return NodeInfo.signed(
+            self.key,
+            challenge,
+            name=group.name if group else "",
+            url=self.settings.url,
+            software="tredegar",
+            version=__version__,
+            time=self.clock(),
+        )
+
+    async def heads(self, since: str | None) -> Heads:
+        """``/fed/v1/heads``."""
+        heads: Heads = await self.read(self.network.heads, since)
+        return heads
+
+    async def feed_lines(self, feed: FeedId, after: int, limit: int) -> list[bytes]:
+        """``/fed/v1/feeds/{feed}``: canonical wire lines."""
+        lines: list[bytes] = await self.read(
+            self.network.feed_lines, feed, after, limit
+        )
+        return lines
+
+    async def notified(self, message: Notify) -> None:
+        """``/fed/v1/notify``: only a hint to pull from the sender soon."""
+        await self.federation.hint(message.url)
+
+    async def known_peers(self) -> Peers:
+        """``/fed/v1/peers``."""
+        peers: Peers = await self.read(self.network.peers)
+        return peers
+
+    async def forks(self) -> Forks:
+        """``/fed/v1/forks``."""
+        forks: Forks = await self.read(self.network.forks)
+        return forks
 
     # --- commands --------------------------------------------------------
 

@@ -35,6 +35,7 @@ from eventsourcing.utils import Environment
 
 from node.errors import ConflictError, StorageUnavailableError
 from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
+from node.storage.federation import FEDERATION_TABLES, FederationState
 from protocol import (
     Event,
     EventId,
@@ -110,6 +111,7 @@ class FeedRecorder(SQLiteApplicationRecorder):
             "feed TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
             "CREATE TABLE IF NOT EXISTS redactions (target TEXT, feed TEXT, "
             "PRIMARY KEY (target, feed)) WITHOUT ROWID",
+            *FEDERATION_TABLES,
         ]
 
     def _insert_events(
@@ -205,6 +207,9 @@ class SqliteFeedStore:
         # The writer thread's view of each feed's head; only append() fills it.
         self._heads: dict[FeedId, Event] = {}
         self._needs_checkpoint = False
+        #: Peers, blocks and fork proofs, in the same file.
+        self.federation = FederationState(recorder.datastore)
+        self._frozen = self.federation.frozen_feeds()
 
     def append(self, events: Sequence[Event]) -> list[Logged]:
         """Store verified events of any feeds, in order, in one transaction.
@@ -226,6 +231,7 @@ class SqliteFeedStore:
         heads = dict(self._heads)
         fresh: list[Event] = []
         for event in events:
+            self._check_not_frozen(event)
             head = heads.get(event.feed) or self._cached_head(event.feed)
             if head is not None and event.seq <= head.seq:
                 self._check_duplicate(event)
@@ -242,6 +248,58 @@ class SqliteFeedStore:
             # and truncate it, or try again after the next append.
             self._needs_checkpoint = not self.recorder.checkpoint()
         return [Logged(p, e) for p, e in zip(positions, fresh, strict=True)]
+
+    def _check_not_frozen(self, event: Event) -> None:
+        frozen_at = self._frozen.get(event.feed)
+        if frozen_at is not None and event.seq >= frozen_at:
+            raise ForkError(
+                f"{event.feed} is frozen at seq {frozen_at - 1}: its key signed two "
+                f"events for seq {frozen_at}",
+                event_id=event.id,
+            )
+
+    def record_fork(self, first: Event, second: Event, *, now: int) -> bool:
+        """Keep two events for one (feed, seq) as a proof and freeze the feed.
+
+        Returns:
+            True when the proof is new.
+        """
+        is_new = self.federation.record_fork(first, second, now=now)
+        self._frozen = self.federation.frozen_feeds()
+        return is_new
+
+    def event_at(self, feed: FeedId, seq: int) -> Event | None:
+        """The event held at (feed, seq), if any."""
+        held = self.read(feed, seq - 1, 1)
+        return held[0] if held and held[0].seq == seq else None
+
+    def heads_since(self, position: int) -> tuple[dict[FeedId, int], int]:
+        """Heads of the feeds that changed after a log position, and the new position.
+
+        A peer that passes back the position it was given learns only what
+        changed since, which is what keeps an in-sync round small.
+        """
+        rows = self.recorder.rows(
+            "SELECT originator_id AS feed, MAX(originator_version) AS seq, "
+            "MAX(rowid) AS position FROM stored_events WHERE rowid > ? "
+            "GROUP BY originator_id",
+            (position,),
+        )
+        if not rows:
+            return {}, position
+        latest = max(row["position"] for row in rows)
+        return {FeedId(row["feed"]): row["seq"] for row in rows}, latest
+
+    def feed_bytes(self, feed: FeedId) -> int:
+        """Bytes held for a feed (headers and bodies), for replication limits."""
+        rows = self.recorder.rows(
+            "SELECT COALESCE(SUM(LENGTH(e.state) + COALESCE(LENGTH(b.body), 0)), 0) "
+            "AS size FROM stored_events e LEFT JOIN bodies b ON b.feed = "
+            "e.originator_id AND b.seq = e.originator_version "
+            "WHERE e.originator_id = ?",
+            (feed,),
+        )
+        return int(rows[0]["size"])
 
     def _insert(self, events: list[Event]) -> Sequence[int]:
         stored = [

@@ -1,0 +1,482 @@
+"""The sync loop: pull what peers have, push hints, learn peers, catch forks.
+
+Design (``docs/protocol.md#pulling``):
+
+* **Rounds.** Every ``sync_interval`` seconds, and at once for a peer that
+  sent a notify, the node asks each due peer for its heads *since the cursor
+  that peer gave it last time*, so two peers in agreement spend one small
+  request. For every feed where the peer is ahead, it pulls pages after its
+  own head, verifies each event (signature and body hash, off the event loop)
+  and its place in the chain, and hands the good ones to the writer. The
+  cursor is kept only when every such feed was pulled to the peer's head, so a
+  failed round is simply repeated; a restarted node resumes from the stored
+  cursor instead of starting again.
+* **Bad peers.** The first bad event of a page stops that feed for that peer:
+  the good events before it are kept, the refusal is counted against the peer
+  by reason, and every other feed and peer carries on. A peer that cannot be
+  reached, or answers junk, backs off exponentially with jitter (the circuit
+  is open until its next attempt; then it is tried again). Learned peers that
+  stay dead are forgotten; the operator's are kept.
+* **Forks.** Two validly signed events for one (feed, seq) are kept as a
+  proof, the feed freezes before that seq, and the proof is served and pulled
+  by peers so the whole network learns.
+* **Pushing.** After every commit the node notifies its peers (debounced);
+  a notify only makes the receiver pull from the sender sooner.
+* **Finding peers.** The node announces its own URL to each peer it contacts
+  first, and learns the peers of its peers (bounded, and never into private
+  address ranges unless its own URL is in one; see ``addresses``).
+* **Catching up.** A node that must catch up its own feed (after a restore)
+  leaves that state after a round in which a peer answered and none was ahead
+  of it on its own feed.
+
+:meth:`Federation.run_once` is one round, for tests to step; ``start`` runs
+rounds from a task and ``stop`` cancels and awaits it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+import aiohttp
+
+from node.federation.addresses import may_dial
+from node.federation.transport import PeerUnavailableError, Transport
+from node.storage.federation import LEARNED, PeerState
+from node.storage.feeds import Logged, SqliteFeedStore
+from node.storage.writer import Writer
+from protocol import (
+    Event,
+    FeedId,
+    ForkError,
+    ForkProof,
+    MalformedError,
+    Notify,
+    ProtocolError,
+    SeqGapError,
+    base64url,
+    verify,
+    verify_link,
+)
+
+__all__ = ["Federation", "SyncOptions"]
+
+
+class _AlreadyHeld(Exception):
+    """The event is already stored (from another peer): skip it."""
+
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Offload = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """How the node syncs (from the settings)."""
+
+    own_url: str
+    interval: float = 5.0
+    concurrency: int = 8
+    page_limit: int = 1000
+    max_feeds: int = 10_000
+    max_feed_bytes: int = 256 * 1024 * 1024
+    notify: bool = True
+    notify_delay: float = 0.02
+    exchange_every: int = 6
+    max_learned_peers: int = 64
+    forget_after: int = 20
+    backoff_max: float = 300.0
+    allow_private: bool = False
+    timeout: float = 10.0
+
+
+@dataclass(slots=True)
+class PeerRound:
+    """What one round with one peer did."""
+
+    url: str
+    is_ok: bool = False
+    pulled: int = 0
+    is_complete: bool = True
+    is_ahead_on_own_feed: bool = False
+
+
+class Federation:
+    """The node's side of the network: one instance per running node."""
+
+    def __init__(
+        self,
+        *,
+        store: SqliteFeedStore,
+        writer: Writer,
+        own_feed: FeedId,
+        options: SyncOptions,
+        metrics: Any,
+        clock: Callable[[], int],
+        offload: Offload,
+        on_caught_up: Callable[[], None],
+        is_catching_up: Callable[[], bool],
+    ) -> None:
+        """Wire the loop to the node's store, writer and clock."""
+        self.store = store
+        self.state = store.federation
+        self.writer = writer
+        self.own_feed = own_feed
+        self.options = options
+        self.metrics = metrics
+        self.clock = clock
+        self.offload = offload
+        self._on_caught_up = on_caught_up
+        self._is_catching_up = is_catching_up
+        self._session: aiohttp.ClientSession | None = None
+        self.transport: Transport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._urgent: set[str] = set()
+        self._announced: set[str] = set()
+        self._push_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rounds = 0
+
+    # --- lifecycle -------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the client session and start the loop."""
+        self._loop = asyncio.get_running_loop()
+        self._session = aiohttp.ClientSession()
+        self.transport = Transport(self._session, timeout=self.options.timeout)
+        self.writer.add_listener(self._stored)
+        self._wake.set()  # the first round at once: announce ourselves, catch up
+        self._task = asyncio.create_task(self._run(), name="sync")
+
+    async def stop(self) -> None:
+        """Cancel the loop and pending pushes, then close the session."""
+        for task in (self._task, self._push_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._session is not None:
+            await self._session.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.options.interval)
+                urgent, self._urgent = self._urgent, set()
+            except TimeoutError:
+                urgent = set()
+            self._wake.clear()
+            try:
+                await self.run_once(only=urgent or None)
+            except Exception:
+                logger.exception("a sync round failed")
+
+    # --- hints -----------------------------------------------------------
+
+    async def hint(self, url: str) -> None:
+        """A peer at ``url`` says it has new events: pull from it soon."""
+        known = await self.offload(self.state.peer, url)
+        if known is None and not await self.learn(url):
+            return
+        self._urgent.add(url)
+        self._wake.set()
+
+    async def learn(self, url: str) -> bool:
+        """Remember a peer learned from the network, if the rules allow it."""
+        if url == self.options.own_url:
+            return False
+        if url in await self.offload(self.state.blocked):
+            return False
+        if (
+            await self.offload(self.state.count_learned)
+            >= self.options.max_learned_peers
+        ):
+            return False
+        if not await may_dial(
+            url, own_url=self.options.own_url, allow_private=self.options.allow_private
+        ):
+            logger.info("not dialling learned peer %s: private address", url)
+            return False
+        return bool(
+            await self.offload(
+                self.state.add_peer, url, origin=LEARNED, now=self.clock()
+            )
+        )
+
+    def wake(self) -> None:
+        """Run a round now (e.g. after ``peers add``)."""
+        self._wake.set()
+
+    # --- rounds ----------------------------------------------------------
+
+    async def run_once(self, only: set[str] | None = None) -> list[PeerRound]:
+        """One round with every due peer (or only the given ones)."""
+        now = self.clock()
+        blocked = await self.offload(self.state.blocked)
+        peers: list[PeerState] = await self.offload(self.state.peers)
+        due = [
+            p
+            for p in peers
+            if p.url not in blocked
+            and p.url != self.options.own_url
+            and (p.url in (only or ()) or (only is None and p.next_attempt <= now))
+        ]
+        gate = asyncio.Semaphore(self.options.concurrency)
+
+        async def one(peer: PeerState) -> PeerRound:
+            async with gate:
+                return await self._round_with(peer, blocked)
+
+        results = list(await asyncio.gather(*(one(p) for p in due)))
+        self._rounds += 1
+        self.metrics.peers_up.set(sum(1 for r in results if r.is_ok))
+        self.metrics.peers_down.set(sum(1 for r in results if not r.is_ok))
+        if (
+            only is None
+            and self._is_catching_up()
+            and any(r.is_ok for r in results)
+            and not any(r.is_ahead_on_own_feed or not r.is_complete for r in results)
+        ):
+            logger.info("own feed caught up from peers: publishing again")
+            self._on_caught_up()
+        return results
+
+    async def _round_with(self, peer: PeerState, blocked: frozenset[str]) -> PeerRound:
+        result = PeerRound(peer.url)
+        transport = self._transport()
+        try:
+            if peer.url not in self._announced:
+                await self._announce(peer.url)
+            heads = await transport.heads(peer.url, peer.cursor)
+            for feed, seq in heads.heads.items():
+                if feed in blocked:
+                    continue
+                await self._pull_if_behind(peer.url, feed, seq, result)
+            if (
+                self._rounds % self.options.exchange_every == 0
+                or peer.last_seen is None
+            ):
+                await self._exchange(peer.url, blocked)
+            cursor = heads.cursor if result.is_complete else None
+            await self.offload(
+                self.state.peer_succeeded, peer.url, now=self.clock(), cursor=cursor
+            )
+            result.is_ok = True
+        except (PeerUnavailableError, ProtocolError) as error:
+            await self._failed(peer, error)
+        return result
+
+    async def _pull_if_behind(
+        self, url: str, feed: FeedId, their_seq: int, result: PeerRound
+    ) -> None:
+        head = await self.offload(self.store.head, feed)
+        ours = head.seq if head else 0
+        if their_seq <= ours:
+            return
+        if feed == self.own_feed:
+            result.is_ahead_on_own_feed = True
+        if head is None and not await self._may_replicate_new(feed):
+            return
+        is_complete = await self._pull_feed(url, feed, their_seq, ours)
+        result.is_complete = result.is_complete and is_complete
+        now_held = await self.offload(self.store.head, feed)
+        self.metrics.feed_lag.labels(feed).set(
+            max(0, their_seq - (now_held.seq if now_held else 0))
+        )
+        if is_complete and feed == self.own_feed:
+            result.is_ahead_on_own_feed = False
+
+    async def _may_replicate_new(self, feed: FeedId) -> bool:
+        heads = await self.offload(self.store.heads)
+        return len(heads) < self.options.max_feeds
+
+    async def _pull_feed(
+        self, url: str, feed: FeedId, their_seq: int, after: int
+    ) -> bool:
+        transport = self._transport()
+        while after < their_seq:
+            if (
+                await self.offload(self.store.feed_bytes, feed)
+                > self.options.max_feed_bytes
+            ):
+                logger.warning("feed %s is over the replication limit", feed)
+                return False
+            page = await transport.feed_page(url, feed, after, self.options.page_limit)
+            good, error = await self.offload(self._check_page, feed, after, page.events)
+            if good:
+                try:
+                    stored = await self.writer.append_verified(good)
+                except ForkError:
+                    error = await self._fork_at(good)
+                    stored = []
+                self.metrics.pulled.labels(url).inc(len(stored))
+                after = good[-1].seq
+            if error is not None:
+                self._refused(url, error)
+                if error.code == "prev-mismatch":
+                    await self._prove_divergence(url, feed)
+                return False
+            if not good:
+                return False  # the peer claimed more than it served
+        return True
+
+    def _check_page(
+        self, feed: FeedId, after: int, events: Sequence[Event]
+    ) -> tuple[list[Event], ProtocolError | None]:
+        """Verify a page asked for after ``after`` (on a pool thread).
+
+        Returns the good events up to the first bad one, and its refusal.
+        """
+        head = self.store.head(feed)
+        good: list[Event] = []
+        for event in events:
+            try:
+                self._check_event(feed, after, head, event)
+            except _AlreadyHeld:
+                continue
+            except ProtocolError as error:
+                return good, error
+            good.append(event)
+            head = event
+            after = event.seq
+        return good, None
+
+    def _check_event(
+        self, feed: FeedId, after: int, head: Event | None, event: Event
+    ) -> None:
+        if event.feed != feed:
+            raise MalformedError("a page holds an event of another feed")
+        if event.seq <= after:
+            raise SeqGapError(f"seq {event.seq} served after {after}: a replay")
+        verify(event)
+        if head is not None and event.seq <= head.seq:
+            # Stored meanwhile from another peer: the same event, or a fork.
+            held = self.store.event_at(feed, event.seq)
+            if held is not None and held.id != event.id:
+                self._keep_fork(held, event)
+                raise ForkError(f"fork at seq {event.seq}", event_id=event.id)
+            raise _AlreadyHeld
+        verify_link(head, event)
+
+    def _keep_fork(self, held: Event, received: Event) -> None:
+        try:
+            ForkProof.of(held, received)
+        except ProtocolError:
+            return
+        if self.store.record_fork(held, received, now=self.clock()):
+            logger.warning("fork: %s seq %d has two signed events", held.feed, held.seq)
+            self.metrics.forks.inc()
+
+    async def _prove_divergence(self, url: str, feed: FeedId) -> None:
+        """Fetch the peer's event at our head's seq, after a prev-mismatch.
+
+        The peer's next event names another event at our head's seq; two
+        validly signed events there are a fork proof.
+        """
+        head = await self.offload(self.store.head, feed)
+        if head is None:
+            return
+        page = await self._transport().feed_page(url, feed, head.seq - 1, 1)
+        theirs = [e for e in page.events if e.seq == head.seq and e.id != head.id]
+        if theirs:
+            held = await self.offload(self.store.event_at, feed, head.seq)
+            await self.offload(self._keep_fork, held or head, theirs[0])
+
+    async def _fork_at(self, events: list[Event]) -> ProtocolError:
+        for event in events:
+            held = await self.offload(self.store.event_at, event.feed, event.seq)
+            if held is not None and held.id != event.id:
+                await self.offload(self._keep_fork, held, event)
+                break
+        return ForkError("a second event for a seq already held")
+
+    async def _exchange(self, url: str, blocked: frozenset[str]) -> None:
+        transport = self._transport()
+        peers = await transport.peers(url)
+        for entry in peers.peers:
+            if entry.url not in blocked and await self.learn(entry.url):
+                logger.info("learned peer %s from %s", entry.url, url)
+        forks = await transport.forks(url)
+        for proof in forks.forks:
+            await self.offload(self._keep_fork, proof.first, proof.second)
+
+    async def _failed(self, peer: PeerState, error: Exception) -> None:
+        failures = peer.failures + 1
+        delay = min(
+            self.options.interval * 2 ** min(failures - 1, 16), self.options.backoff_max
+        )
+        delay *= 0.5 + random.random()  # noqa: S311 - jitter, not secrets
+        message = getattr(error, "message", str(error))
+        await self.offload(
+            self.state.peer_failed,
+            peer.url,
+            error=message,
+            next_attempt=self.clock() + int(delay * 1000),
+        )
+        if isinstance(error, ProtocolError):
+            self._refused(peer.url, error)
+        if peer.origin == LEARNED and failures >= self.options.forget_after:
+            logger.info("forgetting peer %s after %d failures", peer.url, failures)
+            await self.offload(self.state.remove_peer, peer.url)
+
+    def _refused(self, url: str, error: ProtocolError) -> None:
+        logger.warning("refused from %s: %s: %s", url, error.code, error.message)
+        self.metrics.refused.labels(url, error.code).inc()
+
+    # --- pushing -----------------------------------------------------------
+
+    def _stored(self, stored: list[Logged]) -> None:
+        """Writer listener (writer thread): schedule a debounced notify."""
+        if self.options.notify and self._loop is not None:
+            last = stored[-1].event
+            self._loop.call_soon_threadsafe(self._schedule_push, last.feed, last.seq)
+
+    def _schedule_push(self, feed: FeedId, seq: int) -> None:
+        if self._push_task is None or self._push_task.done():
+            self._push_task = asyncio.create_task(self._push(feed, seq))
+
+    async def _push(self, feed: FeedId, seq: int) -> None:
+        await asyncio.sleep(self.options.notify_delay)
+        peers: list[PeerState] = await self.offload(self.state.peers)
+        now = self.clock()
+        message = Notify(feed, seq, self.options.own_url)
+        await asyncio.gather(
+            *(
+                self._notify(p.url, message)
+                for p in peers
+                if p.next_attempt <= now and p.url != self.options.own_url
+            )
+        )
+
+    async def _notify(self, url: str, message: Notify) -> None:
+        try:
+            await self._transport().notify(url, message)
+        except PeerUnavailableError as error:
+            logger.debug("notify to %s failed: %s", url, error.message)
+
+    async def _announce(self, url: str) -> None:
+        head = await self.offload(self.store.head, self.own_feed)
+        message = Notify(self.own_feed, head.seq if head else 0, self.options.own_url)
+        await self._notify(url, message)
+        self._announced.add(url)
+
+    async def check_identity(self, url: str) -> str:
+        """Ask a peer who it is (``info``), proving it holds its key."""
+        challenge = base64url.encode(secrets.token_bytes(24))
+        info = await self._transport().info(url, challenge)
+        return info.feed
+
+    def _transport(self) -> Transport:
+        if self.transport is None:
+            raise PeerUnavailableError("federation is not started")
+        return self.transport
