@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from node import __version__
-from node.cli import maintenance, peers, setup, tokens
+from node.cli import keys, maintenance, peers, setup, tokens
 from node.cli.output import fail
 
 __all__ = ["main"]
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     setup.register(commands, common)
     tokens.register(commands, common)
     peers.register(commands, common)
+    keys.register(commands, common)
     maintenance.register(commands, common)
     return parser
 

@@ -18,7 +18,7 @@ from node.config import CONFIG_FILE
 from node.errors import ConfigError, ConflictError, NotFoundError
 from node.projections import READMODELS_FILE, ReadModels
 from node.projections import reindex as rebuild_read_models
-from node.services.runtime import FEEDS_DB, RESTORED_MARKER
+from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
 from node.services.verification import Problem, verify_store
 from node.storage.feeds import SqliteFeedStore

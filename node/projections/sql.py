@@ -110,6 +110,12 @@ LIST_GROUPS: Final = (
     "AND (:q IS NULL OR instr(match_text, :q) > 0) "
     "AND (:tag IS NULL OR EXISTS "
     "(SELECT 1 FROM json_each(groups.tags) WHERE value = :tag)) "
+    # A group that moved to a new feed (its old feed's feed.moved names the
+    # new one, and the new feed's profile names the old) is listed once: new.
+    "AND NOT EXISTS (SELECT 1 FROM groups AS moved WHERE moved.moved_from = "
+    "groups.feed AND EXISTS (SELECT 1 FROM events AS e WHERE e.feed = groups.feed "
+    "AND e.type = 'feed.moved' AND e.is_projected = 1 "
+    "AND json_extract(e.wire, '$.body.new_feed') = moved.feed)) "
     "ORDER BY sort_name, feed LIMIT :limit"
 )
 

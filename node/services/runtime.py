@@ -32,7 +32,7 @@ from node.projections.runner import Projector
 from node.services.clock import Clock, system_clock
 from node.services.metrics import Metrics
 from node.services.network import NetworkQueries
-from node.services.setup import FEEDS_DB
+from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
 from node.storage.federation import OPERATOR
 from node.storage.feeds import Logged, SqliteFeedStore
@@ -58,8 +58,6 @@ __all__ = ["FEEDS_DB", "READMODELS_DB", "RESTORED_MARKER", "NodeServices"]
 
 logger = logging.getLogger(__name__)
 
-#: A file in the data directory saying the node was restored from a backup.
-RESTORED_MARKER = "restored"
 READMODELS_DB = "readmodels.db"
 
 P = ParamSpec("P")
@@ -191,8 +189,11 @@ class NodeServices:
         page = await self.read(
             self.readmodels.list_events, feed, event_type, after, limit
         )
+        blocked = await self.read(self.store.federation.blocked)
         items: list[JsonValue] = []
         for item in page.items:
+            if item.feed in blocked:
+                continue
             wire = orjson.loads(item.wire)
             wire["id"] = item.id
             wire["position"] = item.position
@@ -206,14 +207,17 @@ class NodeServices:
             NotFoundError: No such event is held.
         """
         event = await self.read(self.store.get, event_id)
-        if event is None:
+        if event is None or event.feed in await self.read(
+            self.store.federation.blocked
+        ):
             raise NotFoundError(f"no event {event_id} is held here")
         return event
 
     async def search(self, query: str, limit: int) -> list[JsonValue]:
         """``GET /api/v1/search``: hits ``{type, feed, seq, id, title, snippet}``."""
         hits: list[SearchHit] = await self.read(self.readmodels.search, query, limit)
-        return [dataclasses.asdict(hit) for hit in hits]
+        blocked = await self.read(self.store.federation.blocked)
+        return [dataclasses.asdict(hit) for hit in hits if hit.feed not in blocked]
 
     async def list_groups(
         self,
@@ -225,7 +229,10 @@ class NodeServices:
     ) -> JsonObject:
         """The directory of groups, by name."""
         page = await self.read(self.readmodels.list_groups, query, tag, limit, after)
-        groups: list[JsonValue] = [_group(group) for group in page.items]
+        blocked = await self.read(self.store.federation.blocked)
+        groups: list[JsonValue] = [
+            _group(group) for group in page.items if group.feed not in blocked
+        ]
         return {"groups": groups, "next": page.next}
 
     # --- federation ------------------------------------------------------

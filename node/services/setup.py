@@ -15,6 +15,9 @@ from protocol import Event, FeedId, JsonObject, sign
 __all__ = ["Initialised", "initialise"]
 
 FEEDS_DB = "feeds.db"
+#: A file in the data directory saying the node was restored from a backup
+#: and must catch up its own feed from a peer before it publishes.
+RESTORED_MARKER = "restored"
 
 
 @dataclass(frozen=True, slots=True)

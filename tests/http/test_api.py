@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from node.services.runtime import RESTORED_MARKER
+from node.services.setup import RESTORED_MARKER
 from tests.http.conftest import ClientFactory, Served, make_settings, serve
 
 GUIDE = {
