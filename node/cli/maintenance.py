@@ -140,7 +140,8 @@ def _open_out(path: str | None) -> IO[bytes]:
 
 
 def _read_events(lines: Iterable[bytes]) -> Iterator[Event | ProtocolError]:
-    for line in lines:
+    for raw in lines:
+        line = raw.rstrip(b"\r\n")  # canonical lines then take the fast path
         if not line.strip():
             continue
         try:

@@ -304,14 +304,13 @@ class Federation:
         self, url: str, feed: FeedId, their_seq: int, after: int
     ) -> bool:
         transport = self._transport()
+        held_bytes = await self.offload(self.store.feed_bytes, feed)
         while after < their_seq:
-            if (
-                await self.offload(self.store.feed_bytes, feed)
-                > self.options.max_feed_bytes
-            ):
+            if held_bytes > self.options.max_feed_bytes:
                 logger.warning("feed %s is over the replication limit", feed)
                 return False
             page = await transport.feed_page(url, feed, after, self.options.page_limit)
+            held_bytes += sum(len(e.header_bytes) + e.body_size for e in page.events)
             good, error = await self.offload(self._check_page, feed, after, page.events)
             if good:
                 try:
