@@ -60,6 +60,7 @@ from protocol import (
     Notify,
     ProtocolError,
     SeqGapError,
+    TooLargeError,
     base64url,
     verify,
     verify_link,
@@ -108,6 +109,7 @@ class PeerRound:
     pulled: int = 0
     is_complete: bool = True
     is_ahead_on_own_feed: bool = False
+    refusal: ProtocolError | None = None
 
 
 class Federation:
@@ -146,6 +148,12 @@ class Federation:
         self._push_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rounds = 0
+        self._in_flight: set[str] = set()
+        self._round_tasks: set[asyncio.Task[PeerRound]] = set()
+        self._gate = asyncio.Semaphore(options.concurrency)
+        self._up: dict[str, bool] = {}
+        #: The head of our own feed each peer last reported (for catching up).
+        self._own_seq_seen: dict[str, int] = {}
 
     # --- lifecycle -------------------------------------------------------
 
@@ -160,7 +168,7 @@ class Federation:
 
     async def stop(self) -> None:
         """Cancel the loop and pending pushes, then close the session."""
-        for task in (self._task, self._push_task):
+        for task in (self._task, self._push_task, *self._round_tasks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -177,7 +185,9 @@ class Federation:
                 urgent = set()
             self._wake.clear()
             try:
-                await self.run_once(only=urgent or None)
+                # Peers are synced by tasks of their own: a slow peer holds up
+                # only itself, and the next round starts on time for the rest.
+                await self._launch(only=urgent or None)
             except Exception:
                 logger.exception("a sync round failed")
 
@@ -220,7 +230,12 @@ class Federation:
     # --- rounds ----------------------------------------------------------
 
     async def run_once(self, only: set[str] | None = None) -> list[PeerRound]:
-        """One round with every due peer (or only the given ones)."""
+        """One round with every due peer (or only the given ones), awaited."""
+        tasks = await self._launch(only)
+        return list(await asyncio.gather(*tasks))
+
+    async def _launch(self, only: set[str] | None) -> list[asyncio.Task[PeerRound]]:
+        """Start a round with every due peer that has none in flight."""
         now = self.clock()
         blocked = await self.offload(self.state.blocked)
         peers: list[PeerState] = await self.offload(self.state.peers)
@@ -229,27 +244,46 @@ class Federation:
             for p in peers
             if p.url not in blocked
             and p.url != self.options.own_url
+            and p.url not in self._in_flight
             and (p.url in (only or ()) or (only is None and p.next_attempt <= now))
         ]
-        gate = asyncio.Semaphore(self.options.concurrency)
-
-        async def one(peer: PeerState) -> PeerRound:
-            async with gate:
-                return await self._round_with(peer, blocked)
-
-        results = list(await asyncio.gather(*(one(p) for p in due)))
         self._rounds += 1
-        self.metrics.peers_up.set(sum(1 for r in results if r.is_ok))
-        self.metrics.peers_down.set(sum(1 for r in results if not r.is_ok))
-        if (
-            only is None
-            and self._is_catching_up()
-            and any(r.is_ok for r in results)
-            and not any(r.is_ahead_on_own_feed or not r.is_complete for r in results)
-        ):
+        tasks = []
+        for peer in due:
+            self._in_flight.add(peer.url)
+            task = asyncio.create_task(self._guarded_round(peer, blocked))
+            self._round_tasks.add(task)
+            task.add_done_callback(self._round_tasks.discard)
+            tasks.append(task)
+        return tasks
+
+    async def _guarded_round(
+        self, peer: PeerState, blocked: frozenset[str]
+    ) -> PeerRound:
+        try:
+            async with self._gate:
+                result = await self._round_with(peer, blocked)
+        finally:
+            self._in_flight.discard(peer.url)
+        self._up[peer.url] = result.is_ok
+        self.metrics.peers_up.set(sum(self._up.values()))
+        self.metrics.peers_down.set(len(self._up) - sum(self._up.values()))
+        await self._check_caught_up(result)
+        return result
+
+    async def _check_caught_up(self, result: PeerRound) -> None:
+        """Leave catching-up once a peer answered and no peer is ahead of us.
+
+        Every peer's last word on the own feed counts, not only this round's,
+        so an early answer from a peer that is behind cannot end it alone.
+        """
+        if not (self._is_catching_up() and result.is_ok and result.is_complete):
+            return
+        head = await self.offload(self.store.head, self.own_feed)
+        ours = head.seq if head else 0
+        if max(self._own_seq_seen.values(), default=0) <= ours:
             logger.info("own feed caught up from peers: publishing again")
             self._on_caught_up()
-        return results
 
     async def _round_with(self, peer: PeerState, blocked: frozenset[str]) -> PeerRound:
         result = PeerRound(peer.url)
@@ -258,6 +292,8 @@ class Federation:
             if peer.url not in self._announced:
                 await self._announce(peer.url)
             heads = await transport.heads(peer.url, peer.cursor)
+            if self.own_feed in heads.heads:
+                self._own_seq_seen[peer.url] = heads.heads[self.own_feed]
             for feed, seq in heads.heads.items():
                 if feed in blocked:
                     continue
@@ -267,6 +303,10 @@ class Federation:
                 or peer.last_seen is None
             ):
                 await self._exchange(peer.url, blocked)
+            if result.refusal is not None:
+                # It served something bad: back off, as from a dead peer.
+                await self._failed(peer, result.refusal, is_counted=True)
+                return result
             cursor = heads.cursor if result.is_complete else None
             await self.offload(
                 self.state.peer_succeeded, peer.url, now=self.clock(), cursor=cursor
@@ -287,7 +327,7 @@ class Federation:
             result.is_ahead_on_own_feed = True
         if head is None and not await self._may_replicate_new(feed):
             return
-        is_complete = await self._pull_feed(url, feed, their_seq, ours)
+        is_complete = await self._pull_feed(url, feed, their_seq, ours, result)
         result.is_complete = result.is_complete and is_complete
         now_held = await self.offload(self.store.head, feed)
         self.metrics.feed_lag.labels(feed).set(
@@ -301,7 +341,7 @@ class Federation:
         return len(heads) < self.options.max_feeds
 
     async def _pull_feed(
-        self, url: str, feed: FeedId, their_seq: int, after: int
+        self, url: str, feed: FeedId, their_seq: int, after: int, result: PeerRound
     ) -> bool:
         transport = self._transport()
         held_bytes = await self.offload(self.store.feed_bytes, feed)
@@ -312,6 +352,10 @@ class Federation:
             page = await transport.feed_page(url, feed, after, self.options.page_limit)
             held_bytes += sum(len(e.header_bytes) + e.body_size for e in page.events)
             good, error = await self.offload(self._check_page, feed, after, page.events)
+            if error is None and page.error is not None:
+                error = page.error  # a line that did not even decode
+            if error is None and not page.events and page.is_cut:
+                error = TooLargeError("a page over the size limit without one event")
             if good:
                 try:
                     stored = await self.writer.append_verified(good)
@@ -322,6 +366,7 @@ class Federation:
                 after = good[-1].seq
             if error is not None:
                 self._refused(url, error)
+                result.refusal = error
                 if error.code == "prev-mismatch":
                     await self._prove_divergence(url, feed)
                 return False
@@ -409,7 +454,9 @@ class Federation:
         for proof in forks.forks:
             await self.offload(self._keep_fork, proof.first, proof.second)
 
-    async def _failed(self, peer: PeerState, error: Exception) -> None:
+    async def _failed(
+        self, peer: PeerState, error: Exception, *, is_counted: bool = False
+    ) -> None:
         failures = peer.failures + 1
         delay = min(
             self.options.interval * 2 ** min(failures - 1, 16), self.options.backoff_max
@@ -422,7 +469,7 @@ class Federation:
             error=message,
             next_attempt=self.clock() + int(delay * 1000),
         )
-        if isinstance(error, ProtocolError):
+        if isinstance(error, ProtocolError) and not is_counted:
             self._refused(peer.url, error)
         if peer.origin == LEARNED and failures >= self.options.forget_after:
             logger.info("forgetting peer %s after %d failures", peer.url, failures)
@@ -457,17 +504,19 @@ class Federation:
             )
         )
 
-    async def _notify(self, url: str, message: Notify) -> None:
+    async def _notify(self, url: str, message: Notify) -> bool:
         try:
             await self._transport().notify(url, message)
         except PeerUnavailableError as error:
             logger.debug("notify to %s failed: %s", url, error.message)
+            return False
+        return True
 
     async def _announce(self, url: str) -> None:
         head = await self.offload(self.store.head, self.own_feed)
         message = Notify(self.own_feed, head.seq if head else 0, self.options.own_url)
-        await self._notify(url, message)
-        self._announced.add(url)
+        if await self._notify(url, message):
+            self._announced.add(url)  # else: again at the next round with it
 
     async def check_identity(self, url: str) -> str:
         """Ask a peer who it is (``info``), proving it holds its key."""

@@ -175,8 +175,15 @@ class FederationState:
         )
 
     def unblock(self, value: str) -> bool:
-        """Undo a block."""
-        return bool(self._write("DELETE FROM blocks WHERE value = ?", (value,)))
+        """Undo a block; every peer is then asked for all its heads again.
+
+        While a feed was blocked its changes were skipped but the peers'
+        cursors moved on, so only a full heads answer names it again.
+        """
+        removed = bool(self._write("DELETE FROM blocks WHERE value = ?", (value,)))
+        if removed:
+            self._write("UPDATE peers SET cursor = NULL")
+        return removed
 
     def blocks(self) -> list[Block]:
         """Every block."""
