@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.cli.accounts import reset_instructions
 from node.cli.logs import configure_logging
 from node.cli.output import emit, settings_for
 from node.config import CONFIG_FILE
@@ -110,7 +111,10 @@ def init_node(args: argparse.Namespace) -> int:
         f"Created the node of {args.name!r} in {data}\n"
         f"  feed:  {made.feed}\n"
         f"  url:   {settings.url} (after 'tredegar run --data {data}')\n"
-        f"  organiser token (shown once, keep it safe): {token}",
+        f"  organiser token (shown once, keep it safe): {token}\n"
+        f"  organiser's login: choose a login name and password (one use, 24 h):\n"
+        f"    {reset_instructions(made.password_link)}\n"
+        f"  (a new link any time: 'tredegar organiser-link --data {data}')",
     )
     return 0
 

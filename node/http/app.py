@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from node.config import Settings
+from node.http.accounts import account_routes, retry_after_middleware
 from node.http.federation import federation_routes
 from node.http.keys import SERVICES, SETTINGS
 from node.http.problems import problems_middleware
@@ -70,11 +71,20 @@ class AccessLogger(AbstractAccessLogger):
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": _logged_path(request),
                 "status": response.status,
                 "ms": round(time * 1000, 1),
             },
         )
+
+
+def _logged_path(request: web.BaseRequest) -> str:
+    # Invite and password-link codes are secrets: log their routes' templates.
+    if isinstance(request, web.Request):
+        resource = request.match_info.route.resource
+        if resource is not None and "{code}" in resource.canonical:
+            return resource.canonical
+    return request.path
 
 
 def create_app(
@@ -100,12 +110,14 @@ def create_app(
             metrics_middleware,
             problems_middleware,
             rate_limit_middleware(settings.peer_rate_limit),
+            retry_after_middleware,
         ],
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services_context(settings, services, seed_peers))
     app.add_routes(routes)
     app.add_routes(federation_routes)
+    app.add_routes(account_routes)
     return app
 
 

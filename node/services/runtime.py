@@ -29,6 +29,7 @@ from node.errors import (
 from node.federation.sync import Federation, SyncOptions
 from node.projections import Group, ReadModels, SearchHit
 from node.projections.runner import Projector
+from node.services.accounts import Accounts
 from node.services.clock import Clock, system_clock
 from node.services.metrics import Metrics
 from node.services.network import NetworkQueries
@@ -112,6 +113,13 @@ class NodeServices:
             is_catching_up=lambda: self.catching_up,
         )
         self.reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read")
+        self.accounts = Accounts(
+            self.private,
+            clock=clock,
+            offload=self.read,
+            url=settings.url,
+            bearer=self.authenticate,
+        )
         self.catching_up = self._must_catch_up()
         head = self.store.head(key.feed)
         self.metrics.own_seq.set(head.seq if head else 0)

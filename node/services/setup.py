@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.config import Settings
+from node.services.accounts import password_link
 from node.services.clock import Clock, system_clock
 from node.services.validation import body_validator
 from node.storage.feeds import SqliteFeedStore
@@ -27,6 +28,8 @@ class Initialised:
     feed: FeedId
     profile: Event
     token: str
+    #: The first organiser's one-time link to choose a login and password.
+    password_link: str = ""
 
 
 def initialise(
@@ -45,7 +48,7 @@ def initialise(
         clock: The clock.
 
     Returns:
-        The feed id, the profile event and the first organiser's token.
+        The feed id, profile event, organiser's token and password link.
 
     Raises:
         SchemaViolationError: The profile is not a valid ``group.profile_set``.
@@ -63,11 +66,12 @@ def initialise(
     private = PrivateStore.open(settings)
     try:
         now = clock()
-        account = private.create_account(organiser, "organiser", now=now)
+        account = private.members.create(organiser, "organiser", now=now)
         issued = private.issue_token(
             account, "organiser", label="created by init", now=now
         )
         private.record_audit("cli", "published", event.id, now=now)
+        link = password_link(private, settings.url, now=now, account_id=account)
     finally:
         private.close()
-    return Initialised(key.feed, event, issued.token)
+    return Initialised(key.feed, event, issued.token, link)

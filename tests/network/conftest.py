@@ -31,8 +31,9 @@ import pytest
 
 #: The console script next to the interpreter running the tests.
 TREDEGAR = Path(sys.executable).with_name("tredegar")
-#: How long a node may take to answer ``/health`` after ``run``.
-START_SECONDS = 15.0
+#: How long a node may take to answer ``/health`` after ``run`` (ten nodes
+#: starting at once beside another test worker, on two cores, take a while).
+START_SECONDS = 45.0
 #: How long a node may take to exit after SIGTERM before it is killed.
 STOP_SECONDS = 15.0
 #: How long any other awaited condition may take.

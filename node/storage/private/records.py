@@ -1,0 +1,151 @@
+"""What the private store answers: frozen values, never secrets kept at rest.
+
+A secret (token, invite code, reset code, session token) appears only in the
+``Issued…`` value that creates it, once; everything listed later names it by
+a public id, the first 12 hex digits of its SHA-256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+__all__ = [
+    "AuditRecord",
+    "Export",
+    "InviteInfo",
+    "IssuedCode",
+    "IssuedInvite",
+    "IssuedSession",
+    "IssuedToken",
+    "MemberInfo",
+    "SessionInfo",
+    "TokenGrant",
+    "TokenInfo",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new token; ``token`` is the secret, shown once and never stored."""
+
+    token: str
+    token_id: str
+    role: str
+    account_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """What a valid API token or session lets its bearer act as.
+
+    ``token_id`` is the public id of the token, or of the session's token.
+    """
+
+    account_id: UUID
+    role: str
+    token_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as listed to operators: never its secret or its hash."""
+
+    token_id: str
+    role: str
+    label: str
+    account_id: UUID
+    created_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit log entry."""
+
+    actor: str
+    action: str
+    target: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """An account as its owner and organisers see it.
+
+    ``login`` is None until a password is first set (accounts made by
+    ``init`` or for scripts); ``display_name`` is None once erased.
+    """
+
+    account_id: UUID
+    login: str | None
+    display_name: str | None
+    role: str
+    joined_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvite:
+    """A new invite; ``code`` is its secret, shown once."""
+
+    code: str
+    invite_id: str
+    role: str
+    max_uses: int
+    uses_left: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class InviteInfo:
+    """An invite as listed to organisers."""
+
+    invite_id: str
+    role: str
+    max_uses: int
+    uses_left: int
+    created_at: int
+    expires_at: int
+    created_by: UUID | None
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    """A new one-time password-setting code; shown once."""
+
+    code: str
+    account_id: UUID
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    """A new session: the cookie's token and its CSRF token, shown once."""
+
+    token: str
+    csrf_token: str
+    account_id: UUID
+    role: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A session as its owner sees it in an export: never its token."""
+
+    created_at: int
+    expires_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """Everything the node holds about one account."""
+
+    member: MemberInfo
+    password_set: bool
+    sessions: list[SessionInfo]
+    invites_created: list[InviteInfo]
+    tokens: list[TokenInfo]
+    audit: list[AuditRecord]
