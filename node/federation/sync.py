@@ -366,9 +366,14 @@ class Federation:
                 after = good[-1].seq
             if error is not None:
                 self._refused(url, error)
-                result.refusal = error
-                if error.code == "prev-mismatch":
-                    await self._prove_divergence(url, feed)
+                is_fork = error.code == "fork" or (
+                    error.code == "prev-mismatch"
+                    and await self._prove_divergence(url, feed)
+                )
+                if not is_fork:
+                    # A peer holding the other side of a fork may be honest (it
+                    # relays what it was given first): count it, never back off.
+                    result.refusal = error
                 return False
             if not good:
                 return False  # the peer claimed more than it served
@@ -421,20 +426,29 @@ class Federation:
             logger.warning("fork: %s seq %d has two signed events", held.feed, held.seq)
             self.metrics.forks.inc()
 
-    async def _prove_divergence(self, url: str, feed: FeedId) -> None:
+    async def _prove_divergence(self, url: str, feed: FeedId) -> bool:
         """Fetch the peer's event at our head's seq, after a prev-mismatch.
 
         The peer's next event names another event at our head's seq; two
         validly signed events there are a fork proof.
+
+        Returns:
+            True when the peer holds the other side of a fork.
         """
         head = await self.offload(self.store.head, feed)
         if head is None:
-            return
+            return False
         page = await self._transport().feed_page(url, feed, head.seq - 1, 1)
         theirs = [e for e in page.events if e.seq == head.seq and e.id != head.id]
-        if theirs:
-            held = await self.offload(self.store.event_at, feed, head.seq)
-            await self.offload(self._keep_fork, held or head, theirs[0])
+        if not theirs:
+            return False
+        held = await self.offload(self.store.event_at, feed, head.seq)
+        try:
+            await self.offload(verify, theirs[0])
+        except ProtocolError:
+            return False
+        await self.offload(self._keep_fork, held or head, theirs[0])
+        return True
 
     async def _fork_at(self, events: list[Event]) -> ProtocolError:
         for event in events:

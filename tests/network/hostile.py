@@ -203,6 +203,7 @@ def forged_in_feed(
 class _Served:
     lines: list[Line]
     stall: Stall | None = None
+    stall_after: int = 0
 
 
 @dataclass(slots=True)
@@ -257,11 +258,16 @@ class HostilePeer:
         *,
         head: int,
         stall: Stall | None = None,
+        stall_after: int = 0,
     ) -> None:
-        """Claim ``head`` for ``feed`` in ``heads`` and serve ``lines`` as its pages."""
+        """Claim ``head`` for ``feed`` in ``heads`` and serve ``lines`` as its pages.
+
+        With ``stall``, a page asked for after ``stall_after`` or later sends
+        its lines and then never ends (``endless``) or trickles (``slow``).
+        """
         with self._lock:
             self._state.heads[feed] = head
-            self._state.feeds[feed] = _Served(list(lines), stall)
+            self._state.feeds[feed] = _Served(list(lines), stall, stall_after)
 
     def serve_events(self, events: Sequence[Event]) -> None:
         """Serve valid events of one feed, honestly."""
@@ -408,7 +414,7 @@ class HostilePeer:
             return _json({"code": "not-found"}, status=404)
         lines = [line for line in served.lines if line.position > after][:limit]
         body = b"".join(line.text + b"\n" for line in lines)
-        if served.stall is None:
+        if served.stall is None or after < served.stall_after:
             return web.Response(body=body, content_type="application/x-ndjson")
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
