@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -47,9 +46,10 @@ from typing import Any, ParamSpec, TypeVar
 import aiohttp
 
 from node.federation.addresses import may_dial
+from node.federation.push import Pusher
 from node.federation.transport import PeerUnavailableError, Transport
 from node.storage.federation import LEARNED, PeerState
-from node.storage.feeds import Logged, SqliteFeedStore
+from node.storage.feeds import SqliteFeedStore
 from node.storage.writer import Writer
 from protocol import (
     Event,
@@ -57,11 +57,9 @@ from protocol import (
     ForkError,
     ForkProof,
     MalformedError,
-    Notify,
     ProtocolError,
     SeqGapError,
     TooLargeError,
-    base64url,
     verify,
     verify_link,
 )
@@ -144,9 +142,16 @@ class Federation:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._urgent: set[str] = set()
-        self._announced: set[str] = set()
-        self._push_task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.pusher = Pusher(
+            store=store,
+            own_feed=own_feed,
+            own_url=options.own_url,
+            delay=options.notify_delay,
+            is_enabled=options.notify,
+            transport=self._transport,
+            offload=offload,
+            clock=clock,
+        )
         self._rounds = 0
         self._in_flight: set[str] = set()
         self._round_tasks: set[asyncio.Task[PeerRound]] = set()
@@ -159,16 +164,16 @@ class Federation:
 
     async def start(self) -> None:
         """Open the client session and start the loop."""
-        self._loop = asyncio.get_running_loop()
+        self.pusher.start()
         self._session = aiohttp.ClientSession()
         self.transport = Transport(self._session, timeout=self.options.timeout)
-        self.writer.add_listener(self._stored)
+        self.writer.add_listener(self.pusher.stored)
         self._wake.set()  # the first round at once: announce ourselves, catch up
         self._task = asyncio.create_task(self._run(), name="sync")
 
     async def stop(self) -> None:
         """Cancel the loop and pending pushes, then close the session."""
-        for task in (self._task, self._push_task, *self._round_tasks):
+        for task in (self._task, self.pusher.task, *self._round_tasks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -289,8 +294,7 @@ class Federation:
         result = PeerRound(peer.url)
         transport = self._transport()
         try:
-            if peer.url not in self._announced:
-                await self._announce(peer.url)
+            await self.pusher.announce(peer.url)
             heads = await transport.heads(peer.url, peer.cursor)
             if self.own_feed in heads.heads:
                 self._own_seq_seen[peer.url] = heads.heads[self.own_feed]
@@ -492,51 +496,6 @@ class Federation:
     def _refused(self, url: str, error: ProtocolError) -> None:
         logger.warning("refused from %s: %s: %s", url, error.code, error.message)
         self.metrics.refused.labels(url, error.code).inc()
-
-    # --- pushing -----------------------------------------------------------
-
-    def _stored(self, stored: list[Logged]) -> None:
-        """Writer listener (writer thread): schedule a debounced notify."""
-        if self.options.notify and self._loop is not None:
-            last = stored[-1].event
-            self._loop.call_soon_threadsafe(self._schedule_push, last.feed, last.seq)
-
-    def _schedule_push(self, feed: FeedId, seq: int) -> None:
-        if self._push_task is None or self._push_task.done():
-            self._push_task = asyncio.create_task(self._push(feed, seq))
-
-    async def _push(self, feed: FeedId, seq: int) -> None:
-        await asyncio.sleep(self.options.notify_delay)
-        peers: list[PeerState] = await self.offload(self.state.peers)
-        now = self.clock()
-        message = Notify(feed, seq, self.options.own_url)
-        await asyncio.gather(
-            *(
-                self._notify(p.url, message)
-                for p in peers
-                if p.next_attempt <= now and p.url != self.options.own_url
-            )
-        )
-
-    async def _notify(self, url: str, message: Notify) -> bool:
-        try:
-            await self._transport().notify(url, message)
-        except PeerUnavailableError as error:
-            logger.debug("notify to %s failed: %s", url, error.message)
-            return False
-        return True
-
-    async def _announce(self, url: str) -> None:
-        head = await self.offload(self.store.head, self.own_feed)
-        message = Notify(self.own_feed, head.seq if head else 0, self.options.own_url)
-        if await self._notify(url, message):
-            self._announced.add(url)  # else: again at the next round with it
-
-    async def check_identity(self, url: str) -> str:
-        """Ask a peer who it is (``info``), proving it holds its key."""
-        challenge = base64url.encode(secrets.token_bytes(24))
-        info = await self._transport().info(url, challenge)
-        return info.feed
 
     def _transport(self) -> Transport:
         if self.transport is None:
