@@ -752,13 +752,7 @@ async def test_a_fork_is_kept_as_proof_freezes_the_feed_and_spreads(
     assert await stop_nodes([honest, third]) == [0, 0]
 
 
-@pytest.mark.parametrize(
-    "history",
-    [
-        "first",
-        "second",
-    ],
-)
+@pytest.mark.parametrize("history", ["first", "second"])
 async def test_an_honest_peer_past_a_fork_is_not_treated_as_failing(
     nodes: NodeFactory, history: str
 ) -> None:
