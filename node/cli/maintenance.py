@@ -177,7 +177,11 @@ def _lines(name: str) -> Iterator[bytes]:
     if name == "-":
         yield from sys.stdin.buffer
         return
-    with open(name, "rb") as handle:
+    try:
+        handle = open(name, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise NotFoundError(f"cannot read {name}: {error.strerror}") from None
+    with handle:
         yield from handle
 
 
@@ -262,6 +266,11 @@ def restore_command(args: argparse.Namespace) -> int:
     with DataDirLock(data):
         for item in source.iterdir():
             shutil.copy2(item, data / item.name)
+        store = SqliteFeedStore(data / FEEDS_DB)
+        try:
+            store.federation.renew_epoch()
+        finally:
+            store.close()
         (data / RESTORED_MARKER).write_text(
             "restored from a backup: catch up the own feed before publishing\n", "utf-8"
         )

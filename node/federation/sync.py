@@ -154,6 +154,7 @@ class Federation:
         )
         self._rounds = 0
         self._in_flight: set[str] = set()
+        self._again: set[str] = set()
         self._round_tasks: set[asyncio.Task[PeerRound]] = set()
         self._gate = asyncio.Semaphore(options.concurrency)
         self._up: dict[str, bool] = {}
@@ -244,6 +245,8 @@ class Federation:
         now = self.clock()
         blocked = await self.offload(self.state.blocked)
         peers: list[PeerState] = await self.offload(self.state.peers)
+        # A notify for a peer whose round is under way is kept for after it.
+        self._again.update((only or set()) & self._in_flight)
         due = [
             p
             for p in peers
@@ -270,6 +273,10 @@ class Federation:
                 result = await self._round_with(peer, blocked)
         finally:
             self._in_flight.discard(peer.url)
+            if peer.url in self._again:
+                self._again.discard(peer.url)
+                self._urgent.add(peer.url)
+                self._wake.set()
         self._up[peer.url] = result.is_ok
         self.metrics.peers_up.set(sum(self._up.values()))
         self.metrics.peers_down.set(len(self._up) - sum(self._up.values()))

@@ -96,6 +96,16 @@ class FederationState:
         )
         return str(self._rows("SELECT value FROM meta WHERE key = 'epoch'")[0][0])
 
+    def renew_epoch(self) -> str:
+        """Give the database a new epoch (after a restore), voiding old cursors.
+
+        A restored log starts again from an older position; a peer's cursor
+        from the original database could otherwise become valid again and
+        skip what changed in between.
+        """
+        self._write("DELETE FROM meta WHERE key = 'epoch'")
+        return self.epoch()
+
     # --- peers -------------------------------------------------------------
 
     def add_peer(self, url: str, *, origin: str, now: int) -> bool:

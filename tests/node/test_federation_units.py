@@ -113,3 +113,13 @@ def test_rate_limit_buckets() -> None:
     assert all(buckets.take("198.51.100.7") for _ in range(4))
     assert not buckets.take("198.51.100.7")
     assert buckets.take("198.51.100.8")
+
+
+def test_a_restored_database_gets_a_new_epoch(tmp_path: Path) -> None:
+    store = SqliteFeedStore(tmp_path / "feeds.db")
+    first = store.federation.epoch()
+    assert store.federation.epoch() == first
+    renewed = store.federation.renew_epoch()
+    assert renewed != first
+    assert store.federation.epoch() == renewed
+    store.close()
