@@ -26,6 +26,8 @@ class NodeError(Exception):
     """Root of every refusal or failure the node reports."""
 
     code: ClassVar[str] = "conflict"
+    #: Seconds the caller should wait before trying again, when known.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -16,8 +16,7 @@ from aiohttp import web
 
 from node.http.keys import SERVICES
 from node.http.params import int_param
-from node.http.problems import problem
-from node.services.accounts import LoginThrottledError, Presented
+from node.services.accounts import Presented
 from node.storage.private import TokenGrant
 from protocol import JsonValue, TooLargeError, canonical
 
@@ -26,7 +25,6 @@ __all__ = [
     "SESSION_COOKIE",
     "account_routes",
     "authenticated",
-    "retry_after_middleware",
 ]
 
 SESSION_COOKIE = "tredegar_session"
@@ -48,19 +46,6 @@ async def authenticated(request: web.Request) -> TokenGrant:
             unsafe=request.method not in _SAFE_METHODS,
         )
     )
-
-
-@web.middleware
-async def retry_after_middleware(
-    request: web.Request, handler: Handler
-) -> web.StreamResponse:
-    """Answer a throttled login with the seconds to wait in ``Retry-After``."""
-    try:
-        return await handler(request)
-    except LoginThrottledError as error:
-        response = problem(error.code, error.message)
-        response.headers["Retry-After"] = str(error.retry_after)
-        return response
 
 
 def _json(value: object, *, status: int = 200) -> web.Response:

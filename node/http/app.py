@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from node.config import Settings
-from node.http.accounts import account_routes, retry_after_middleware
+from node.http.accounts import account_routes
 from node.http.federation import federation_routes
 from node.http.keys import SERVICES, SETTINGS
 from node.http.problems import problems_middleware
@@ -110,7 +110,6 @@ def create_app(
             metrics_middleware,
             problems_middleware,
             rate_limit_middleware(settings.peer_rate_limit),
-            retry_after_middleware,
         ],
     )
     app[SETTINGS] = settings

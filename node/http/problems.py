@@ -56,7 +56,12 @@ _TITLES = {
 
 
 def problem(
-    code: str, detail: str, *, field: str | None = None, status: int | None = None
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    status: int | None = None,
+    retry_after: int | None = None,
 ) -> web.Response:
     """Build a problem+json response for a stable code."""
     status = status or STATUS.get(code, 400)
@@ -77,7 +82,8 @@ def problem(
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tredegar"'
     if status in (429, 503):
-        response.headers["Retry-After"] = "1" if status == 429 else "5"
+        default = 1 if status == 429 else 5
+        response.headers["Retry-After"] = str(retry_after or default)
     return response
 
 
@@ -94,7 +100,7 @@ async def problems_middleware(
     except ProtocolError as error:
         return problem(error.code, error.message, field=error.field_path)
     except NodeError as error:
-        return problem(error.code, error.message)
+        return problem(error.code, error.message, retry_after=error.retry_after)
     except web.HTTPRequestEntityTooLarge:
         return problem("too-large", "the request body is over the limit")
     except web.HTTPNotFound:
