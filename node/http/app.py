@@ -17,11 +17,16 @@ from aiohttp.abc import AbstractAccessLogger
 
 from node.config import Settings
 from node.http.accounts import account_routes
+from node.http.campaigns import campaign_routes
 from node.http.federation import federation_routes
 from node.http.keys import SERVICES, SETTINGS
+from node.http.meetings import meeting_routes
+from node.http.networks import network_routes
+from node.http.places import place_routes
 from node.http.problems import problems_middleware
 from node.http.ratelimit import rate_limit_middleware
 from node.http.routes import routes
+from node.http.rsvps import rsvp_routes
 from node.services.runtime import NodeServices
 
 __all__ = ["AccessLogger", "create_app"]
@@ -117,6 +122,14 @@ def create_app(
     app.add_routes(routes)
     app.add_routes(federation_routes)
     app.add_routes(account_routes)
+    for domain in (
+        meeting_routes,
+        rsvp_routes,
+        campaign_routes,
+        network_routes,
+        place_routes,
+    ):
+        app.add_routes(domain)
     return app
 
 

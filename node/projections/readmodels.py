@@ -9,10 +9,12 @@ thread pool, the projector from its own thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from eventsourcing.persistence import InfrastructureFactory, PersistenceError
+from eventsourcing.sqlite import SQLiteCursor
 
 from node.config import Settings
 from node.errors import StorageUnavailableError
@@ -25,6 +27,9 @@ from node.projections.search import SearchHit
 from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
 
 __all__ = ["ReadModels"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ReadModels:
@@ -146,6 +151,28 @@ class ReadModels:
         """
         with self._recorder.datastore.transaction(commit=False) as c:
             return search.search(c, q, limit)
+
+    def query(
+        self,
+        fn: Callable[Concatenate[SQLiteCursor, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """Run one model's query function in a read transaction.
+
+        The domain models (meetings, campaigns, networks …) each offer query
+        functions taking a cursor first; this runs one of them.
+
+        Args:
+            fn: The query, e.g. ``meetings.list_meetings``.
+            *args: Its arguments after the cursor.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            What the query returns.
+        """
+        with self._recorder.datastore.transaction(commit=False) as c:
+            return fn(c, *args, **kwargs)
 
     def close(self) -> None:
         """Close the database connections."""

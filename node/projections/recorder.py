@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
-from node.projections import events, groups, search, sql
+from node.projections import (
+    campaigns,
+    events,
+    groups,
+    meetings,
+    networks,
+    search,
+    sql,
+)
 from node.projections.model import APPLICATION_NAME, Projected, ReadModel
 from node.storage.feeds import redaction_target
 
@@ -32,7 +40,14 @@ __all__ = ["MODELS", "ReadModelRecorder"]
 #: adds its models (meetings, campaigns, needs and offers …) to this tuple,
 #: each a module like these with ``create``, ``apply``, ``finish`` and
 #: ``reset`` and its statements in :mod:`node.projections.sql`.
-MODELS: tuple[ReadModel, ...] = (events, groups, search)
+MODELS: tuple[ReadModel, ...] = (
+    events,
+    groups,
+    search,
+    networks,
+    meetings,
+    campaigns,
+)
 
 
 class ReadModelRecorder(SQLiteTrackingRecorder):

@@ -30,9 +30,13 @@ from node.federation.sync import Federation, SyncOptions
 from node.projections import Group, ReadModels, SearchHit
 from node.projections.runner import Projector
 from node.services.accounts import Accounts
+from node.services.campaigns import Campaigns
 from node.services.clock import Clock, system_clock
+from node.services.meetings import Meetings
 from node.services.metrics import Metrics
 from node.services.network import NetworkQueries
+from node.services.networks import Networks
+from node.services.places import Places
 from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
 from node.storage.federation import OPERATOR
@@ -120,6 +124,11 @@ class NodeServices:
             url=settings.url,
             bearer=self.authenticate,
         )
+        # The domain services, each given this node (docs/architecture.md).
+        self.meetings = Meetings(self)
+        self.campaigns = Campaigns(self)
+        self.networks = Networks(self)
+        self.places = Places(self)
         self.catching_up = self._must_catch_up()
         head = self.store.head(key.feed)
         self.metrics.own_seq.set(head.seq if head else 0)
