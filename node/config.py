@@ -72,6 +72,11 @@ class Settings:
     allow_private_peers: bool = False
     #: Federation requests per second allowed from one address (burst: 4x).
     peer_rate_limit: float = 100.0
+    #: Addresses of reverse proxies in front of the node, comma-separated
+    #: (e.g. "127.0.0.1,::1"). A request from one of them is counted against
+    #: the client its ``X-Forwarded-For`` names (login throttling, rate
+    #: limits); from anyone else that header is ignored, so it cannot be forged.
+    trusted_proxies: str = ""
     #: Extra fields for tests and tools; never read from files.
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -83,6 +88,13 @@ class Settings:
     def path(self, name: str) -> Path:
         """A path inside the data directory."""
         return self.data_dir / name
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        """The trusted proxies' addresses."""
+        return frozenset(
+            p.strip() for p in self.trusted_proxies.split(",") if p.strip()
+        )
 
     @property
     def key_path(self) -> Path:

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from node.http.keys import SERVICES
+from node.http.keys import SERVICES, SETTINGS
 from node.http.params import int_param
+from node.http.ratelimit import client_address
 from node.services.accounts import Presented
 from node.storage.private import TokenGrant
 from protocol import JsonValue, TooLargeError, canonical
@@ -85,7 +86,8 @@ def _forget_session(request: web.Request, response: web.Response) -> web.Respons
 async def log_in(request: web.Request) -> web.Response:
     """Log in with ``{login, password}``: a session cookie and its CSRF token."""
     accounts = request.app[SERVICES].accounts
-    session = await accounts.log_in(await _payload(request), request.remote or "?")
+    address = client_address(request, request.app[SETTINGS].proxies)
+    session = await accounts.log_in(await _payload(request), address)
     response = _json(session.answer)
     response.set_cookie(
         SESSION_COOKIE,

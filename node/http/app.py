@@ -114,7 +114,7 @@ def create_app(
         middlewares=[
             metrics_middleware,
             problems_middleware,
-            rate_limit_middleware(settings.peer_rate_limit),
+            rate_limit_middleware(settings.peer_rate_limit, proxies=settings.proxies),
         ],
     )
     app[SETTINGS] = settings

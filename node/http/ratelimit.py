@@ -15,7 +15,7 @@ from aiohttp import web
 
 from node.errors import RateLimitedError
 
-__all__ = ["rate_limit_middleware"]
+__all__ = ["client_address", "rate_limit_middleware"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,15 +39,45 @@ class _Buckets:
         return True
 
 
+def client_address(request: web.BaseRequest, proxies: frozenset[str]) -> str:
+    """The address a request came from, seen through trusted reverse proxies.
+
+    Behind a proxy every request comes from the proxy's address; when the
+    sender is one of ``proxies`` (``settings.trusted_proxies``), the client is
+    the right-most ``X-Forwarded-For`` entry that is not itself a trusted
+    proxy. From any other sender the header is ignored: anyone can write it.
+
+    Args:
+        request: The request.
+        proxies: The trusted proxies' addresses.
+
+    Returns:
+        The client's address, or "?" when unknown.
+    """
+    remote = request.remote or "?"
+    if remote not in proxies:
+        return remote
+    hops = [
+        hop.strip()
+        for header in request.headers.getall("X-Forwarded-For", [])
+        for hop in header.split(",")
+    ]
+    for hop in reversed(hops):
+        if hop and hop not in proxies:
+            return hop[:64]
+    return remote
+
+
 def rate_limit_middleware(
-    rate: float, prefix: str = "/fed/"
+    rate: float, prefix: str = "/fed/", proxies: frozenset[str] = frozenset()
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
     """A middleware limiting requests under ``prefix`` per client address."""
     buckets = _Buckets(rate)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(prefix) and not buckets.take(request.remote or "?"):
+        address = client_address(request, proxies)
+        if request.path.startswith(prefix) and not buckets.take(address):
             raise RateLimitedError("too many federation requests from your address")
         return await handler(request)
 
