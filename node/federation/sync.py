@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -309,18 +310,23 @@ class Federation:
                 if feed in blocked:
                     continue
                 await self._pull_if_behind(peer.url, feed, seq, result)
+            identity = None
             if (
                 self._rounds % self.options.exchange_every == 0
                 or peer.last_seen is None
             ):
-                await self._exchange(peer.url, blocked)
+                identity = await self._exchange(peer, blocked)
             if result.refusal is not None:
                 # It served something bad: back off, as from a dead peer.
                 await self._failed(peer, result.refusal, is_counted=True)
                 return result
             cursor = heads.cursor if result.is_complete else None
             await self.offload(
-                self.state.peer_succeeded, peer.url, now=self.clock(), cursor=cursor
+                self.state.peer_succeeded,
+                peer.url,
+                now=self.clock(),
+                cursor=cursor,
+                feed=identity,
             )
             result.is_ok = True
         except (PeerUnavailableError, ProtocolError) as error:
@@ -469,8 +475,11 @@ class Federation:
                 break
         return ForkError("a second event for a seq already held")
 
-    async def _exchange(self, url: str, blocked: frozenset[str]) -> None:
-        transport = self._transport()
+    async def _exchange(
+        self, peer: PeerState, blocked: frozenset[str]
+    ) -> FeedId | None:
+        transport, url = self._transport(), peer.url
+        feed = None if peer.feed else await self._identify(url)
         peers = await transport.peers(url)
         for entry in peers.peers:
             if entry.url not in blocked and await self.learn(entry.url):
@@ -478,6 +487,18 @@ class Federation:
         forks = await transport.forks(url)
         for proof in forks.forks:
             await self.offload(self._keep_fork, proof.first, proof.second)
+        return feed
+
+    async def _identify(self, url: str) -> FeedId | None:
+        # Which group a peer is, for the peers list (docs/protocol.md#info):
+        # its info must sign our fresh challenge. A peer that cannot say is
+        # still pulled from; it is asked again at the next exchange.
+        try:
+            info = await self._transport().info(url, secrets.token_urlsafe(24))
+        except (PeerUnavailableError, ProtocolError) as error:
+            logger.info("peer %s did not say who it is: %s", url, error)
+            return None
+        return info.feed
 
     async def _failed(
         self, peer: PeerState, error: Exception, *, is_counted: bool = False

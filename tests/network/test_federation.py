@@ -858,7 +858,13 @@ async def test_no_federation_answer_holds_private_data(nodes: NodeFactory) -> No
                     assert response.status == 200, (node.name, route)
                     answers[f"{node.name} {route}"] = await response.read()
     assert json.loads(answers["a heads since"])["heads"] == expected
-    assert json.loads(answers["a peers"])["peers"]
+    # Each learnt which group the other is, from its signed info.
+    assert {(p["url"], p["feed"]) for p in json.loads(answers["a peers"])["peers"]} == {
+        (b.url, b.feed)
+    }
+    assert {(p["url"], p["feed"]) for p in json.loads(answers["b peers"])["peers"]} == {
+        (a.url, a.feed)
+    }
     for route, body in answers.items():
         for secret in secrets:
             assert secret.encode() not in body, (route, secret)
