@@ -4,6 +4,9 @@ A feed's ``group.profile_set`` replaces the whole profile (a field left out
 is cleared), so the row is simply the latest schema-valid, unredacted one.
 When the author redacts the current profile, the row is rebuilt from the
 latest remaining one, read back from the events listing, or removed.
+
+Near a point: groups whose base is within the radius, nearest first (ties by
+feed id); the cursor is the last group's distance and feed.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import sql
+from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.gazetteer import name_key
 from protocol import (
     Event,
     EventId,
@@ -34,11 +39,15 @@ __all__ = [
     "PROFILE_TYPE",
     "Group",
     "GroupsPage",
+    "NearGroup",
+    "NearGroupsPage",
     "apply",
     "create",
     "finish",
     "get_group",
+    "groups_named",
     "list_groups",
+    "list_groups_near",
     "reset",
 ]
 
@@ -93,6 +102,32 @@ class GroupsPage:
     """
 
     items: list[Group]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NearGroup:
+    """A group with a base near the point asked about.
+
+    Attributes:
+        group: The group.
+        distance_km: From the point to its base.
+    """
+
+    group: Group
+    distance_km: float
+
+
+@dataclass(frozen=True, slots=True)
+class NearGroupsPage:
+    """A page of the directory near a point, nearest first.
+
+    Attributes:
+        items: The groups.
+        next: An opaque cursor for the next page; None when this is the last.
+    """
+
+    items: list[NearGroup]
     next: str | None
 
 
@@ -229,6 +264,93 @@ def list_groups(
     )
 
 
+def list_groups_near(
+    cursor: SQLiteCursor,
+    near: Near,
+    q: str | None,
+    tag: str | None,
+    limit: int,
+    after: str | None,
+) -> NearGroupsPage:
+    """List groups whose base is within a radius, nearest first.
+
+    Args:
+        cursor: A read cursor.
+        near: The point and radius.
+        q: Text the name or area must contain (any case), when given.
+        tag: A tag the group must have, when given.
+        limit: The page size, brought into 1..500.
+        after: The ``next`` cursor of the previous page, or None to start.
+
+    Returns:
+        The page.
+
+    Raises:
+        InvalidCursorError: ``after`` is not a cursor this node handed out.
+    """
+    start = _decode_near_cursor(after) if after else None
+    within = [
+        (distance, feed, row)
+        for distance, feed, row in _by_distance(cursor, near, q, tag)
+        if distance <= near.km and (start is None or (distance, feed) > start)
+    ]
+    size = clamp(limit, MAX_PAGE)
+    page = within[:size]
+    items = [NearGroup(_group(row), distance) for distance, _, row in page]
+    more = len(within) > size
+    last = page[-1] if more else None
+    return NearGroupsPage(
+        items, base64url.encode(orjson.dumps(last[:2])) if last else None
+    )
+
+
+def _by_distance(
+    cursor: SQLiteCursor, near: Near, q: str | None, tag: str | None
+) -> list[tuple[float, str, sqlite3.Row]]:
+    """The matching groups in the radius's box, nearest first."""
+    box = near.box()
+    needle = q.strip().casefold() if q else ""
+    cursor.execute(
+        sql.LIST_GROUPS_IN_BOX,
+        {
+            "min_lat": box.min_lat_e6,
+            "max_lat": box.max_lat_e6,
+            "min_lon": box.min_lon_e6,
+            "max_lon": box.max_lon_e6,
+            "q": needle or None,
+            "tag": tag,
+        },
+    )
+    return sorted(
+        (near.distance_to(row["lat_e6"], row["lon_e6"]), row["feed"], row)
+        for row in cursor.fetchall()
+    )
+
+
+def groups_named(cursor: SQLiteCursor, name: str) -> list[Group]:
+    """Groups with a base whose place name or area is ``name``.
+
+    Names match by :func:`~node.storage.gazetteer.name_key` (no case, no
+    accents), as the gazetteer matches them.
+
+    Args:
+        cursor: A read cursor.
+        name: The place name asked for.
+
+    Returns:
+        The groups, by name.
+    """
+    key = name_key(name)
+    if not key:
+        return []
+    cursor.execute(sql.GROUPS_WITH_BASE)
+    return [
+        _group(row)
+        for row in cursor.fetchall()
+        if key in (name_key(row["place_name"] or ""), name_key(row["area"] or ""))
+    ]
+
+
 def _group(row: sqlite3.Row) -> Group:
     return Group(
         feed=row["feed"],
@@ -252,14 +374,24 @@ def _encode_cursor(sort_name: str, feed: str) -> str:
 
 
 def _decode_cursor(text: str) -> tuple[str, str]:
+    name, feed = _cursor_pair(text)
+    if not (isinstance(name, str) and isinstance(feed, str)):
+        raise InvalidCursorError("after is not a directory cursor")
+    return name, feed
+
+
+def _decode_near_cursor(text: str) -> tuple[float, str]:
+    distance, feed = _cursor_pair(text)
+    if not (isinstance(distance, int | float) and isinstance(feed, str)):
+        raise InvalidCursorError("after is not a cursor of a directory near a point")
+    return float(distance), feed
+
+
+def _cursor_pair(text: str) -> tuple[object, object]:
     try:
         value = orjson.loads(base64url.decode(text, field="after"))
     except (ProtocolError, orjson.JSONDecodeError):
         raise InvalidCursorError("after is not a directory cursor") from None
-    if not (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(part, str) for part in value)
-    ):
+    if not (isinstance(value, list) and len(value) == 2):
         raise InvalidCursorError("after is not a directory cursor")
     return value[0], value[1]

@@ -9,36 +9,62 @@ values are not words anyone searches for, so they are left out.
 A member's query never reaches FTS5 as syntax: :func:`match_expression` keeps
 only its words, quotes each one (so ``AND``, ``NEAR`` or ``*`` are plain
 words) and joins them with FTS5's implicit AND, the last one a prefix.
+
+Filters: by type (exact names, or families such as ``meeting`` for every
+``meeting.*``), and near a point: an event whose body's ``place`` has
+coordinates has them in a side table keyed by its position, deleted with its
+words on redaction. Pages are ranked, ties by position; the ``next`` cursor
+is the count of ranked rows already walked past, so a page after new events
+arrive may repeat or skip a hit, never fail.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import sql
-from node.projections.model import Projected, clamp
+from node.projections.geo import Near
+from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
-from protocol import JsonObject, JsonValue
+from protocol import (
+    JsonObject,
+    JsonValue,
+    MalformedError,
+    ProtocolError,
+    base64url,
+)
 
 __all__ = [
     "MAX_HITS",
+    "MAX_TYPES",
     "SearchHit",
+    "SearchPage",
+    "TypeFilter",
     "apply",
     "create",
     "finish",
     "match_expression",
     "reset",
     "search",
+    "search_page",
     "title_and_text",
 ]
 
 #: The most hits one query answers.
 MAX_HITS = 100
+#: The most ``type`` filters one query takes.
+MAX_TYPES = 20
+#: A type name (``meeting.scheduled``) or a family (``meeting``); the same
+#: bounds as the ``type`` of ``GET /api/v1/events``.
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}(?:\.[a-z][a-z0-9_]{0,31}){0,3}")
+_MAX_OFFSET = 2**31
 #: Keys whose strings are titles, in order of preference.
 _TITLE_KEYS = ("title", "name", "display_name")
 #: Keys whose strings are identifiers, codes or enum values, never prose.
@@ -91,6 +117,64 @@ class SearchHit:
     snippet: str
 
 
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of hits, best first.
+
+    Attributes:
+        results: The hits.
+        next: An opaque cursor for the next page; None when this is the last.
+    """
+
+    results: list[SearchHit]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeFilter:
+    """Which types a search keeps.
+
+    Each name keeps its own type and every type below it: ``meeting`` keeps
+    every ``meeting.*`` type, ``meeting.scheduled`` keeps that type.
+
+    Attributes:
+        names: The type names and families asked for.
+    """
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, values: Sequence[str]) -> TypeFilter | None:
+        """Read the ``type`` parameters of a search (empty ones are ignored).
+
+        Args:
+            values: Each given ``type``.
+
+        Returns:
+            The filter, or None when none was given.
+
+        Raises:
+            MalformedError: Too many, or one is not a type name or family:
+                lowercase letters, digits and ``_``, in up to four segments
+                joined by ``.``, each starting with a letter.
+        """
+        given = tuple(dict.fromkeys(value for value in values if value))
+        if not given:
+            return None
+        if len(given) > MAX_TYPES:
+            raise MalformedError(
+                f"give at most {MAX_TYPES} type filters", field_path="type"
+            )
+        for value in given:
+            if _TYPE_NAME.fullmatch(value) is None:
+                raise MalformedError(
+                    "type must be a type name such as meeting.scheduled "
+                    "or a family such as meeting",
+                    field_path="type",
+                )
+        return cls(given)
+
+
 def title_and_text(body: JsonObject) -> tuple[str, str]:
     """Split a body into the title and the text that search indexes.
 
@@ -126,7 +210,7 @@ def _collect(key: str, value: JsonValue, parts: list[str]) -> None:
 
 
 def create(cursor: SQLiteCursor) -> None:
-    """Create the FTS5 table."""
+    """Create the FTS5 table and the table of places."""
     for statement in sql.CREATE_SEARCH:
         cursor.execute(statement)
 
@@ -137,6 +221,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
     target = redaction_target(event)
     if target is not None:
         cursor.execute(sql.DELETE_SEARCH_TARGET, (target, event.feed))
+        cursor.execute(sql.DELETE_SEARCH_PLACE_TARGET, (target, event.feed))
     if not item.is_valid or event.body is None:
         return
     title, text = title_and_text(event.body)
@@ -145,6 +230,17 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
             sql.INSERT_SEARCH,
             (item.position, title, text, event.type, event.feed, event.seq, event.id),
         )
+        point = _coordinates(event.body)
+        if point is not None:
+            cursor.execute(sql.INSERT_SEARCH_PLACE, (item.position, *point))
+
+
+def _coordinates(body: JsonObject) -> tuple[int, int] | None:
+    place = body.get("place")
+    if not isinstance(place, dict):
+        return None
+    lat, lon = place.get("lat_e6"), place.get("lon_e6")
+    return (lat, lon) if type(lat) is int and type(lon) is int else None
 
 
 def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
@@ -154,7 +250,7 @@ def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
 
 
 def reset(cursor: SQLiteCursor) -> None:
-    """Drop the FTS5 table and create it empty."""
+    """Drop the search tables and create them empty."""
     for statement in sql.DROP_SEARCH:
         cursor.execute(statement)
     create(cursor)
@@ -196,14 +292,104 @@ def search(cursor: SQLiteCursor, q: str, limit: int) -> list[SearchHit]:
     if expression is None:
         return []
     cursor.execute(sql.SEARCH, (expression, clamp(limit, MAX_HITS)))
-    return [
-        SearchHit(
-            type=row["type"],
-            feed=row["feed"],
-            seq=row["seq"],
-            id=row["id"],
-            title=row["title"],
-            snippet=row["snippet"],
-        )
-        for row in cursor.fetchall()
-    ]
+    return [_hit(row) for row in cursor.fetchall()]
+
+
+def search_page(
+    cursor: SQLiteCursor,
+    q: str,
+    *,
+    types: TypeFilter | None = None,
+    near: Near | None = None,
+    blocked: Collection[str] = (),
+    limit: int = 20,
+    after: str | None = None,
+) -> SearchPage:
+    """Find events by words, with filters, one page at a time.
+
+    Args:
+        cursor: A read cursor.
+        q: The member's query (any text: it is never FTS5 syntax).
+        types: Only these types or families, when given.
+        near: Only events whose place lies within this radius, when given.
+        blocked: Feeds left out.
+        limit: The page size, brought into 1..100.
+        after: The ``next`` of the previous page, or None to start.
+
+    Returns:
+        The page, ranked by bm25 (titles weigh four times text).
+
+    Raises:
+        InvalidCursorError: ``after`` is not a cursor this node handed out.
+    """
+    offset = _decode_cursor(after) if after else 0
+    expression = match_expression(q)
+    if expression is None:
+        return SearchPage([], None)
+    cursor.execute(
+        sql.SEARCH_PAGE,
+        {
+            "match": expression,
+            "any_type": types is None,
+            "types": orjson.dumps(types.names if types else ()).decode(),
+            "blocked": orjson.dumps(sorted(blocked)).decode(),
+            "offset": offset,
+            **_box_params(near),
+        },
+    )
+    return _collect_page(cursor, near, clamp(limit, MAX_HITS), offset)
+
+
+def _box_params(near: Near | None) -> dict[str, int | bool]:
+    if near is None:
+        return {"near": False, "min_lat": 0, "max_lat": 0, "min_lon": 0, "max_lon": 0}
+    box = near.box()
+    return {
+        "near": True,
+        "min_lat": box.min_lat_e6,
+        "max_lat": box.max_lat_e6,
+        "min_lon": box.min_lon_e6,
+        "max_lon": box.max_lon_e6,
+    }
+
+
+def _collect_page(
+    cursor: SQLiteCursor, near: Near | None, size: int, offset: int
+) -> SearchPage:
+    hits: list[SearchHit] = []
+    walked = offset
+    while (row := cursor.fetchone()) is not None:
+        if near is not None and not near.holds(row["lat_e6"], row["lon_e6"]):
+            walked += 1
+            continue
+        if len(hits) == size:  # one more exists: this page is not the last
+            return SearchPage(hits, base64url.encode(orjson.dumps([walked])))
+        hits.append(_hit(row))
+        walked += 1
+    return SearchPage(hits, None)
+
+
+def _hit(row: sqlite3.Row) -> SearchHit:
+    return SearchHit(
+        type=row["type"],
+        feed=row["feed"],
+        seq=row["seq"],
+        id=row["id"],
+        title=row["title"],
+        snippet=row["snippet"],
+    )
+
+
+def _decode_cursor(text: str) -> int:
+    try:
+        value = orjson.loads(base64url.decode(text, field="after"))
+    except (ProtocolError, orjson.JSONDecodeError):
+        raise InvalidCursorError("after is not a search cursor") from None
+    if not (
+        isinstance(value, list)
+        and len(value) == 1
+        and type(value[0]) is int
+        and 0 <= value[0] <= _MAX_OFFSET
+    ):
+        raise InvalidCursorError("after is not a search cursor")
+    return int(value[0])

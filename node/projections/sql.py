@@ -82,6 +82,7 @@ CREATE_GROUPS: Final = (
     "sort_name TEXT NOT NULL, "
     "match_text TEXT NOT NULL) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS groups_sort ON groups (sort_name, feed)",
+    "CREATE INDEX IF NOT EXISTS groups_at ON groups (lat_e6, lon_e6)",
 )
 DROP_GROUPS: Final = ("DROP TABLE IF EXISTS groups",)
 UPSERT_GROUP: Final = (
@@ -104,10 +105,8 @@ LATEST_PROFILE: Final = (
     "AND is_projected = 1 ORDER BY position DESC LIMIT 1"
 )
 GET_GROUP: Final = "SELECT * FROM groups WHERE feed = ?"
-LIST_GROUPS: Final = (
-    "SELECT * FROM groups "
-    "WHERE (sort_name, feed) > (:after_name, :after_feed) "
-    "AND (:q IS NULL OR instr(match_text, :q) > 0) "
+_GROUPS_MATCHING = (
+    "(:q IS NULL OR instr(match_text, :q) > 0) "
     "AND (:tag IS NULL OR EXISTS "
     "(SELECT 1 FROM json_each(groups.tags) WHERE value = :tag)) "
     # A group that moved to a new feed (its old feed's feed.moved names the
@@ -116,7 +115,25 @@ LIST_GROUPS: Final = (
     "groups.feed AND EXISTS (SELECT 1 FROM events AS e WHERE e.feed = groups.feed "
     "AND e.type = 'feed.moved' AND e.is_projected = 1 "
     "AND json_extract(e.wire, '$.body.new_feed') = moved.feed)) "
-    "ORDER BY sort_name, feed LIMIT :limit"
+)
+#: Joined from constants only (no input ever reaches SQL text), hence noqa.
+LIST_GROUPS: Final = (
+    "SELECT * FROM groups "  # noqa: S608
+    "WHERE (sort_name, feed) > (:after_name, :after_feed) AND "
+    + _GROUPS_MATCHING
+    + "ORDER BY sort_name, feed LIMIT :limit"
+)
+#: Groups whose base lies in a box (the caller keeps those within the radius
+#: and orders them by distance).
+LIST_GROUPS_IN_BOX: Final = (
+    "SELECT * FROM groups "  # noqa: S608
+    "WHERE lat_e6 BETWEEN :min_lat AND :max_lat "
+    "AND lon_e6 BETWEEN :min_lon AND :max_lon AND " + _GROUPS_MATCHING
+)
+#: Groups with a base, for looking a place name up in the directory.
+GROUPS_WITH_BASE: Final = (
+    "SELECT * FROM groups WHERE lat_e6 IS NOT NULL AND lon_e6 IS NOT NULL "
+    "ORDER BY sort_name, feed"
 )
 
 # -- search: FTS5 over titles and texts --------------------------------------
@@ -127,14 +144,29 @@ CREATE_SEARCH: Final = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5("
     "title, text, type UNINDEXED, feed UNINDEXED, seq UNINDEXED, id UNINDEXED, "
     "tokenize = 'unicode61 remove_diacritics 2')",
+    # Where each indexed event is, when its body's place has coordinates;
+    # keyed by the same position, so a redaction removes it with the words.
+    "CREATE TABLE IF NOT EXISTS search_places ("
+    "position INTEGER PRIMARY KEY, "
+    "lat_e6 INTEGER NOT NULL, "
+    "lon_e6 INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS search_places_at ON search_places (lat_e6, lon_e6)",
 )
-DROP_SEARCH: Final = ("DROP TABLE IF EXISTS search",)
+DROP_SEARCH: Final = (
+    "DROP TABLE IF EXISTS search",
+    "DROP TABLE IF EXISTS search_places",
+)
 INSERT_SEARCH: Final = (
     "INSERT INTO search (rowid, title, text, type, feed, seq, id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 DELETE_SEARCH_TARGET: Final = (
     "DELETE FROM search WHERE rowid IN "
+    "(SELECT position FROM events WHERE id = ? AND feed = ?)"
+)
+INSERT_SEARCH_PLACE: Final = "INSERT OR REPLACE INTO search_places VALUES (?, ?, ?)"
+DELETE_SEARCH_PLACE_TARGET: Final = (
+    "DELETE FROM search_places WHERE position IN "
     "(SELECT position FROM events WHERE id = ? AND feed = ?)"
 )
 #: FTS5 deletes leave the terms in old index segments until they are merged;
@@ -147,4 +179,24 @@ SEARCH: Final = (
     "SELECT type, feed, seq, id, title, "
     "snippet(search, -1, '[', ']', '…', 16) AS snippet FROM search "
     "WHERE search MATCH ? ORDER BY bm25(search, 4.0, 1.0) LIMIT ?"
+)
+#: A page of hits with filters: types (each name of the JSON array ``:types``
+#: keeps its own type and those below it: ``meeting`` keeps ``meeting.*``;
+#: ignored when ``:any_type``), feeds left out (``:blocked``) and, when
+#: ``:near`` is set, a box the event's place must lie in (the caller checks
+#: the radius).
+#: Ties in rank go by position, so an offset pages through a stable order.
+SEARCH_PAGE: Final = (
+    "SELECT search.rowid AS position, search.type, search.feed, search.seq, "
+    "search.id, search.title, "
+    "snippet(search, -1, '[', ']', '…', 16) AS snippet, placed.lat_e6, placed.lon_e6 "
+    "FROM search LEFT JOIN search_places AS placed ON placed.position = search.rowid "
+    "WHERE search MATCH :match "
+    "AND (:any_type OR EXISTS (SELECT 1 FROM json_each(:types) AS wanted "
+    "WHERE search.type = wanted.value "
+    "OR substr(search.type, 1, length(wanted.value) + 1) = wanted.value || '.')) "
+    "AND search.feed NOT IN (SELECT value FROM json_each(:blocked)) "
+    "AND (NOT :near OR (placed.lat_e6 BETWEEN :min_lat AND :max_lat "
+    "AND placed.lon_e6 BETWEEN :min_lon AND :max_lon)) "
+    "ORDER BY bm25(search, 4.0, 1.0), search.rowid LIMIT -1 OFFSET :offset"
 )
