@@ -295,6 +295,7 @@ class Accounts:
             "invites_created": [_plain(i) for i in held.invites_created],
             "tokens": [_plain(t) for t in held.tokens],
             "audit": [_plain(a) for a in held.audit],
+            "rsvps": [_plain(r) for r in held.rsvps],
         }
 
     async def erase_me(self, grant: TokenGrant) -> None:

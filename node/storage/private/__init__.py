@@ -14,8 +14,9 @@ of it ever enters a feed, a federation response or a peer's hands.
 - ``vault``: each member's own key, in a table where deleting is real, and
   sealing personal data with it; erasure destroys the key.
 - ``store`` (``PrivateStore``: tokens, audit log, export), ``members``
-  (accounts, roles, erasure) and ``credentials`` (invites, reset codes,
-  passwords, sessions).
+  (accounts, roles, erasure), ``credentials`` (invites, reset codes,
+  passwords, sessions) and ``rsvps`` (members' named RSVPs, sealed, and
+  their counts).
 
 Secrets are kept only as SHA-256 and found by ``uuid5(namespace, hash)``: one
 fast hash and one load per request. A fast hash is safe for a 256-bit random
@@ -44,13 +45,18 @@ from node.storage.private.records import (
     IssuedSession,
     IssuedToken,
     MemberInfo,
+    NamedRsvp,
+    Rsvp,
+    RsvpCounts,
     SessionInfo,
     TokenGrant,
     TokenInfo,
 )
+from node.storage.private.rsvps import ANSWERS, Occasion, RsvpBook, RsvpStore
 from node.storage.private.store import PrivateStore
 
 __all__ = [
+    "ANSWERS",
     "DB_FILE",
     "ROLES",
     "TOKEN_NAMESPACE",
@@ -68,9 +74,15 @@ __all__ = [
     "IssuedToken",
     "MemberInfo",
     "Members",
+    "NamedRsvp",
+    "Occasion",
     "PrivateData",
     "PrivateStore",
     "ResetCode",
+    "Rsvp",
+    "RsvpBook",
+    "RsvpCounts",
+    "RsvpStore",
     "Session",
     "SessionInfo",
     "TokenGrant",

@@ -10,7 +10,7 @@ already unreadable, and erasing again finishes the job.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +32,10 @@ class Members:
 
     def __init__(self, app: PrivateData, vault: Vault, lock: threading.Lock) -> None:
         self._app, self._vault, self._lock = app, vault, lock
+        #: Called with an account's id during its erasure, while its personal
+        #: data can still be read (the lock held, the key not yet destroyed);
+        #: each returns what to run once the erasure is saved.
+        self.erasure_hooks: list[Callable[[UUID], Callable[[], None]]] = []
 
     def create(
         self, display_name: str, role: str, *, now: int, login: str | None = None
@@ -118,10 +122,13 @@ class Members:
             account = self._live(account_id)
             if keep_an_organiser:
                 self._keep_an_organiser(account)
+            afterwards = [hook(account_id) for hook in self.erasure_hooks]
             self._vault.destroy(account_id)
             account.remove(removed_at=now)
             account.end_sessions(at=now)
             self._app.save(account, *self._revoked(account_id, now))
+        for after in afterwards:
+            after()
 
     # --- shared with credentials ----------------------------------------
 

@@ -7,7 +7,7 @@ a public id, the first 12 hex digits of its SHA-256.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 __all__ = [
@@ -19,6 +19,9 @@ __all__ = [
     "IssuedSession",
     "IssuedToken",
     "MemberInfo",
+    "NamedRsvp",
+    "Rsvp",
+    "RsvpCounts",
     "SessionInfo",
     "TokenGrant",
     "TokenInfo",
@@ -140,6 +143,35 @@ class SessionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Rsvp:
+    """One of a member's answers to a meeting (or one occurrence of it)."""
+
+    meeting: str
+    occurrence_starts_at: int | None
+    answer: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NamedRsvp:
+    """An answer with who gave it, as only the node's organisers see it."""
+
+    account_id: UUID
+    display_name: str | None
+    occurrence_starts_at: int | None
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class RsvpCounts:
+    """How many current members answered yes, maybe and no."""
+
+    yes: int = 0
+    maybe: int = 0
+    no: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Export:
     """Everything the node holds about one account."""
 
@@ -149,3 +181,4 @@ class Export:
     invites_created: list[InviteInfo]
     tokens: list[TokenInfo]
     audit: list[AuditRecord]
+    rsvps: list[Rsvp] = field(default_factory=list)

@@ -42,6 +42,7 @@ from node.storage.private.records import (
     TokenGrant,
     TokenInfo,
 )
+from node.storage.private.rsvps import RsvpStore
 from node.storage.private.vault import Vault
 
 __all__ = ["PrivateStore"]
@@ -64,6 +65,8 @@ class PrivateStore:
         self.members = Members(app, vault, lock)
         #: Invites, reset codes, passwords and sessions.
         self.credentials = Credentials(app, vault, lock, self.members)
+        #: Members' named RSVPs, and the counts of them.
+        self.rsvps = RsvpStore(app, vault, lock, self.members)
 
     @classmethod
     def open(cls, settings: Settings) -> PrivateStore:
@@ -224,6 +227,7 @@ class PrivateStore:
             invites_created=self.credentials.invites_by(account_id),
             tokens=self.tokens_of(account_id),
             audit=self.audit_of(str(account_id)),
+            rsvps=self.rsvps.of(account_id),
         )
 
     def _find_tokens(self, text: str) -> list[ApiToken]:
