@@ -111,6 +111,9 @@ def create_app(
     """
     app = web.Application(
         client_max_size=settings.max_request_bytes,
+        # Longer request lines than aiohttp's 8 KiB default reach the
+        # handlers, which refuse over-long parameters as problem+json.
+        handler_args={"max_line_size": 32_768},
         middlewares=[
             metrics_middleware,
             problems_middleware,

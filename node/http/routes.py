@@ -10,9 +10,11 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from node.http.accounts import authenticated
 from node.http.keys import SERVICES
-from node.http.params import int_param, text_param
+from node.http.params import int_param, near_params, text_param
 from protocol import canonical, parse_feed_id
+from schemas import load_openapi
 
 __all__ = ["routes"]
 
@@ -47,9 +49,12 @@ async def list_events(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/events")
 async def publish_event(request: web.Request) -> web.Response:
-    """Sign and store an event of the group's own feed (organisers)."""
+    """Sign and store an event of the group's own feed (organisers).
+
+    The caller is a Bearer token or a session cookie with its CSRF header.
+    """
     services = request.app[SERVICES]
-    grant = await services.authenticate(request.headers.get("Authorization"))
+    grant = await authenticated(request)
     payload = canonical.decode(await request.read())
     event = await services.publish(grant, payload)
     answer = event.to_wire()
@@ -71,10 +76,14 @@ async def get_event(request: web.Request) -> web.Response:
 @routes.get("/api/v1/search")
 async def search(request: web.Request) -> web.Response:
     """Full-text search over every public event held."""
-    query = text_param(request, "q", max_length=500) or ""
-    limit = int_param(request, "limit", default=20, minimum=1, maximum=100)
-    hits = await request.app[SERVICES].search(query, limit)
-    return json_response({"results": hits})
+    answer = await request.app[SERVICES].search(
+        text_param(request, "q", max_length=500) or "",
+        int_param(request, "limit", default=20, minimum=1, maximum=100),
+        types=request.query.getall("type", []),
+        near=near_params(request),
+        after=text_param(request, "after", max_length=200),
+    )
+    return json_response(answer)
 
 
 @routes.get("/api/v1/groups")
@@ -85,8 +94,16 @@ async def list_groups(request: web.Request) -> web.Response:
         tag=text_param(request, "tag", max_length=32),
         limit=int_param(request, "limit", default=50, minimum=1, maximum=200),
         after=text_param(request, "after", max_length=200),
+        near=near_params(request),
     )
     return json_response(page)
+
+
+@routes.get("/api/v1/groups/{feed}")
+async def get_group(request: web.Request) -> web.Response:
+    """One group of the directory, by its feed id."""
+    feed = parse_feed_id(request.match_info["feed"])
+    return json_response(await request.app[SERVICES].get_group(feed))
 
 
 @routes.get("/metrics")
@@ -96,3 +113,10 @@ async def metrics(request: web.Request) -> web.Response:
     response = web.Response(body=generate_latest(registry))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+@routes.get("/api/v1/openapi.yaml")
+async def openapi(request: web.Request) -> web.Response:
+    """This interface described in OpenAPI 3.1 (``schemas/openapi.yaml``)."""
+    text = await request.app[SERVICES].read(load_openapi)
+    return web.Response(body=text, content_type="application/yaml")

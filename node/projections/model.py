@@ -20,6 +20,7 @@ from protocol import Event
 __all__ = [
     "APPLICATION_NAME",
     "READMODELS_FILE",
+    "SCHEMA_VERSION",
     "InvalidCursorError",
     "Projected",
     "ReadModel",
@@ -30,6 +31,11 @@ __all__ = [
 APPLICATION_NAME = "ReadModels"
 #: The read models' database, in the data directory.
 READMODELS_FILE = "readmodels.db"
+#: The shape of every model's tables together. Raise it whenever a model's
+#: tables or what it projects change: a node opening read models of another
+#: version empties them and rebuilds them from its log (they are derived data),
+#: so an upgrade never serves models that miss the events held before it.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ thread pool, the projector from its own thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
@@ -21,12 +22,19 @@ from node.errors import StorageUnavailableError
 from node.projections import events, groups, search
 from node.projections.events import EventsPage
 from node.projections.groups import Group, GroupsPage
-from node.projections.model import APPLICATION_NAME, READMODELS_FILE, Projected
+from node.projections.model import (
+    APPLICATION_NAME,
+    READMODELS_FILE,
+    SCHEMA_VERSION,
+    Projected,
+)
 from node.projections.recorder import ReadModelRecorder
 from node.projections.search import SearchHit
 from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
 
 __all__ = ["ReadModels"]
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,6 +61,12 @@ class ReadModels:
             raise TypeError(type(recorder))
         self._recorder = recorder
         self.path = path
+        if recorder.upgrade(SCHEMA_VERSION):
+            logger.warning(
+                "read models in %s were made by another version: rebuilding them "
+                "from the log",
+                path,
+            )
 
     @classmethod
     def open(cls, settings: Settings) -> ReadModels:

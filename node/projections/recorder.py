@@ -29,6 +29,7 @@ from node.projections import (
     networks,
     search,
     sql,
+    tours,
 )
 from node.projections.model import APPLICATION_NAME, Projected, ReadModel
 from node.storage.feeds import redaction_target
@@ -46,6 +47,7 @@ MODELS: tuple[ReadModel, ...] = (
     search,
     networks,
     meetings,
+    tours,
     campaigns,
 )
 
@@ -103,6 +105,31 @@ class ReadModelRecorder(SQLiteTrackingRecorder):
             c.execute(sql.DELETE_TRACKING, (APPLICATION_NAME,))
         self.checkpoint_pending = True
         self.tidy()
+
+    def upgrade(self, version: int) -> bool:
+        """Empty the models when they were made by another schema version.
+
+        The version lives in SQLite's ``user_version``; a new file (nothing
+        tracked yet) is simply stamped.
+
+        Args:
+            version: The version these models are (``SCHEMA_VERSION``).
+
+        Returns:
+            True when the models were emptied and must be rebuilt.
+        """
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA user_version")
+            found = int(cursor.fetchone()[0])
+        if found == version:
+            return False
+        is_stale = self.tracked() > 0
+        if is_stale:
+            self.reset()
+        with self.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute(f"PRAGMA user_version = {int(version)}")
+        return is_stale
 
     def tidy(self) -> None:
         """Checkpoint and truncate the WAL if a redaction or reset asked for it."""

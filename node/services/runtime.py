@@ -27,8 +27,10 @@ from node.errors import (
     UnauthorisedError,
 )
 from node.federation.sync import Federation, SyncOptions
-from node.projections import Group, ReadModels, SearchHit
+from node.projections import Group, ReadModels
+from node.projections.groups import NearGroupsPage, list_groups_near
 from node.projections.runner import Projector
+from node.projections.search import SearchPage, TypeFilter, search_page
 from node.services.accounts import Accounts
 from node.services.campaigns import Campaigns
 from node.services.clock import Clock, system_clock
@@ -36,7 +38,8 @@ from node.services.meetings import Meetings
 from node.services.metrics import Metrics
 from node.services.network import NetworkQueries
 from node.services.networks import Networks
-from node.services.places import Places
+from node.services.places import NearQuery, Places
+from node.services.rsvps import Rsvps
 from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
 from node.storage.federation import OPERATOR
@@ -129,6 +132,7 @@ class NodeServices:
         self.campaigns = Campaigns(self)
         self.networks = Networks(self)
         self.places = Places(self)
+        self.rsvps = Rsvps(self)
         self.catching_up = self._must_catch_up()
         head = self.store.head(key.feed)
         self.metrics.own_seq.set(head.seq if head else 0)
@@ -164,6 +168,7 @@ class NodeServices:
 
     async def start_network(self, seed_peers: Sequence[str] = ()) -> None:
         """Add the operator's seed peers and start syncing."""
+        await self.rsvps.begin()
         for url in seed_peers:
             await self.read(
                 self.store.federation.add_peer, url, origin=OPERATOR, now=self.clock()
@@ -230,11 +235,46 @@ class NodeServices:
             raise NotFoundError(f"no event {event_id} is held here")
         return event
 
-    async def search(self, query: str, limit: int) -> list[JsonValue]:
-        """``GET /api/v1/search``: hits ``{type, feed, seq, id, title, snippet}``."""
-        hits: list[SearchHit] = await self.read(self.readmodels.search, query, limit)
+    async def search(
+        self,
+        query: str,
+        limit: int,
+        *,
+        types: Sequence[str] = (),
+        near: NearQuery | None = None,
+        after: str | None = None,
+    ) -> JsonObject:
+        """``GET /api/v1/search``: ``{"results": [...], "next": cursor}``.
+
+        Args:
+            query: The member's words (never search syntax).
+            limit: The page size, 1..100.
+            types: ``type`` filters: type names or families (``meeting``).
+            near: Only events whose place lies near this, when given.
+            after: The previous page's ``next``.
+
+        Returns:
+            Hits ``{type, feed, seq, id, title, snippet}``, best first.
+
+        Raises:
+            MalformedError: A bad type filter or cursor.
+            NotFoundError: The near place or group is not known here.
+        """
+        type_filter = TypeFilter.parse(types)
+        point = await self.places.resolve(near)
         blocked = await self.read(self.store.federation.blocked)
-        return [dataclasses.asdict(hit) for hit in hits if hit.feed not in blocked]
+        page: SearchPage = await self.read(
+            self.readmodels.query,
+            search_page,
+            query,
+            types=type_filter,
+            near=point,
+            blocked=blocked,
+            limit=limit,
+            after=after,
+        )
+        hits: list[JsonValue] = [dataclasses.asdict(hit) for hit in page.results]
+        return {"results": hits, "next": page.next}
 
     async def list_groups(
         self,
@@ -243,14 +283,46 @@ class NodeServices:
         tag: str | None,
         limit: int,
         after: str | None = None,
-    ) -> JsonObject:
-        """The directory of groups, by name."""
-        page = await self.read(self.readmodels.list_groups, query, tag, limit, after)
+        near: NearQuery | None = None,
+    ) -> dict[str, object]:
+        """The directory of groups, by name, or nearest first near a point.
+
+        Near a point, each group also has ``distance_km`` (a number).
+
+        Raises:
+            MalformedError: A cursor this node did not hand out.
+            NotFoundError: The near place or group is not known here.
+        """
+        point = await self.places.resolve(near)
         blocked = await self.read(self.store.federation.blocked)
-        groups: list[JsonValue] = [
-            _group(group) for group in page.items if group.feed not in blocked
+        if point is None:
+            page = await self.read(
+                self.readmodels.list_groups, query, tag, limit, after
+            )
+            groups: list[object] = [
+                _group(group) for group in page.items if group.feed not in blocked
+            ]
+            return {"groups": groups, "next": page.next}
+        nearby: NearGroupsPage = await self.read(
+            self.readmodels.query, list_groups_near, point, query, tag, limit, after
+        )
+        groups = [
+            {**_group(item.group), "distance_km": round(item.distance_km, 3)}
+            for item in nearby.items
+            if item.group.feed not in blocked
         ]
-        return {"groups": groups, "next": page.next}
+        return {"groups": groups, "next": nearby.next}
+
+    async def get_group(self, feed: str) -> JsonObject:
+        """``GET /api/v1/groups/{feed}``: one group of the directory.
+
+        Raises:
+            NotFoundError: No profile of that feed is held, or it is blocked.
+        """
+        group = await self.read(self.readmodels.get_group, feed)
+        if group is None or feed in await self.read(self.store.federation.blocked):
+            raise NotFoundError(f"no group {feed} is held here")
+        return _group(group)
 
     # --- federation ------------------------------------------------------
 
@@ -332,6 +404,32 @@ class NodeServices:
         if grant.role != "organiser":
             raise ForbiddenError("only organisers publish to the group's feed")
         event_type, body = _publish_request(request)
+        return await self.publish_on_behalf(grant, event_type, body)
+
+    async def publish_on_behalf(
+        self, grant: TokenGrant | None, event_type: str, body: JsonObject
+    ) -> Event:
+        """Sign and store an event of the own feed that a service decided on.
+
+        What :meth:`publish` does, without its organiser-only check: services
+        publish for members (an agenda item, RSVP counts) after their own
+        checks. The audit log names who asked.
+
+        Args:
+            grant: Who asked, or None for the node itself (e.g. counts
+                changed by an erasure).
+            event_type: The event type.
+            body: The body, checked here against the type's schema.
+
+        Returns:
+            The stored event, once durable.
+
+        Raises:
+            CatchingUpError: The own feed must first be caught up from a peer.
+            UnknownEventTypeError, SchemaViolationError, NonCanonicalError:
+                The body is refused.
+        """
+        canonical.check(body, depth=1)
         self.validator.validate(event_type, body)
         if self.catching_up:
             raise CatchingUpError(
@@ -344,7 +442,7 @@ class NodeServices:
         try:
             await self.read(
                 self.private.record_audit,
-                str(grant.account_id),
+                "node" if grant is None else str(grant.account_id),
                 action,
                 event.id,
                 now=self.clock(),
@@ -375,5 +473,4 @@ def _publish_request(request: JsonValue) -> tuple[str, JsonObject]:
         raise MalformedError("type must be text", field_path="type")
     if not isinstance(body, dict):
         raise MalformedError("body must be a JSON object", field_path="body")
-    canonical.check(body, depth=1)
     return event_type, body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.node.conftest import (
     FailingValidator,
     Node,
     body,
+    drain,
     judged,
     publish_story,
     raw_bytes,
@@ -290,6 +292,33 @@ def test_reopening_resumes_from_tracking(node: Node, validator: BodyValidator) -
         assert positions == list(range(1, node.store.max_position() + 1))
     finally:
         reopened.close()
+
+
+def test_models_of_another_version_are_rebuilt_on_opening(
+    node: Node, validator: BodyValidator, caplog: pytest.LogCaptureFixture
+) -> None:
+    publish_story(node.store)
+    assert node.drain() == node.store.max_position()
+    built = snapshot(node.path)
+    node.readmodels.close()
+    with sqlite3.connect(node.path) as connection:  # as an older release left it
+        connection.execute("DROP TABLE groups")
+        connection.execute("PRAGMA user_version = 1")
+
+    reopened = ReadModels(node.path)
+    try:
+        assert "rebuilding" in caplog.text
+        projector = Projector(node.store, reopened, validator)
+        assert projector.position == 0
+        assert drain(projector) == node.store.max_position()
+        assert snapshot(node.path) == built
+    finally:
+        reopened.close()
+    again = ReadModels(node.path)  # the same version: nothing to rebuild
+    try:
+        assert again.position() == node.store.max_position()
+    finally:
+        again.close()
 
 
 def test_a_failing_batch_commits_nothing_and_is_retried(node: Node) -> None:
