@@ -6,9 +6,11 @@ groups' feeds and organiser tokens, so a later run reuses them. Each node runs
 as its own ``tredegar run`` process on a loopback port (``--base-port`` and
 the ones after it) and is given only the node before it as a peer: peer
 exchange has to do the rest. Once every node answers, each group's sample
-activity is published through the HTTP API; the demo then prints every node's
-URL and organiser token, waits until every node holds every feed at the same
-heads, and keeps the network running until Ctrl-C (or ``--duration``).
+activity is published through the HTTP API, then what the groups do together
+(``node/services/demo_story.py``: a network, a conference, a tour, members'
+RSVPs); the demo then prints every node's URL, organiser token and demo
+member's login, waits until every node holds every feed at the same heads, and
+keeps the network running until Ctrl-C (or ``--duration``).
 
 The nodes ignore ``TREDEGAR_*`` variables: each is configured by its own
 ``tredegar.toml``. Their logs go to ``<dir>/<group>/node.log``.
@@ -37,6 +39,7 @@ from node.cli.output import emit
 from node.config import CONFIG_FILE, ENV_PREFIX, load_settings
 from node.errors import ConfigError, ConflictError, NodeError
 from node.services.demo_activity import GROUPS, NodeApi, Story, publish_activity
+from node.services.demo_story import MemberLogin, publish_together
 from node.services.setup import FEEDS_DB, initialise
 from node.storage.feeds import SqliteFeedStore
 from node.storage.lock import DataDirLock
@@ -75,6 +78,9 @@ class Entry:
     feed: str
     token: str
     published: bool = False
+    #: The demo member's login and password (none in an older demo).
+    member_login: str = ""
+    member_password: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +97,20 @@ class DemoNode:
         return f"http://{HOST}:{self.port}"
 
     @property
-    def summary(self) -> dict[str, str]:
+    def summary(self) -> dict[str, Any]:
         """What ``--json`` prints of it."""
-        return {
+        summary: dict[str, Any] = {
             "name": self.entry.name,
             "url": self.url,
             "feed": self.entry.feed,
             "token": self.entry.token,
         }
+        if self.entry.member_login:
+            summary["member"] = {
+                "login": self.entry.member_login,
+                "password": self.entry.member_password,
+            }
+        return summary
 
     @property
     def api(self) -> NodeApi:
@@ -404,9 +416,13 @@ class Demo:
         self.say("Publishing meetings, campaigns, guides, questions, needs, pledges …")
         apis = [node.api for node in self.nodes]
         await publish_activity(session, apis, only=pending, within=SYNC_SECONDS)
+        self.say("… a network, a conference, a tour, members' RSVPs, a campaign won")
+        members = await publish_together(
+            session, apis, only=pending, within=SYNC_SECONDS
+        )
         self.nodes = [
-            replace(node, entry=replace(node.entry, published=True))
-            for node in self.nodes
+            replace(node, entry=_published(node.entry, members.get(index)))
+            for index, node in enumerate(self.nodes)
         ]
         _write_manifest(self.root, [node.entry for node in self.nodes])
 
@@ -443,6 +459,18 @@ class Demo:
             self.say("Stopped.")
 
 
+def _published(entry: Entry, member: MemberLogin | None) -> Entry:
+    """The entry of a node whose activity is published, with its demo member."""
+    if member is None:
+        return replace(entry, published=True)
+    return replace(
+        entry,
+        published=True,
+        member_login=member.login,
+        member_password=member.password,
+    )
+
+
 def _instructions(nodes: list[DemoNode], root: Path) -> list[str]:
     """What a newcomer is shown: each node, and what to try with them."""
     lines = [""]
@@ -452,6 +480,11 @@ def _instructions(nodes: list[DemoNode], root: Path) -> list[str]:
             f"    organiser token: {node.entry.token}",
             f"    feed (its public key): {node.entry.feed}",
         ]
+        if node.entry.member_login:
+            lines.append(
+                f"    member login: {node.entry.member_login}  "
+                f"password: {node.entry.member_password}"
+            )
     first, last = nodes[0], nodes[-1]
     search = urlencode({"q": GROUPS[0].campaign["title"]})
     need = '{"type": "need.posted", "body": {"title": "Lifts to the food bank", '
@@ -467,6 +500,9 @@ def _instructions(nodes: list[DemoNode], root: Path) -> list[str]:
         f"       -d '{need}' {first.url}/api/v1/events",
         "      publishes as the first group; a moment later every node has it:",
         f"  curl '{last.url}/api/v1/search?q=food+bank'",
+        f"  curl '{last.url}/api/v1/networks'  and  {last.url}/api/v1/tours",
+        "      the regional network and the speaking tour, seen from any node",
+        f"  {last.url}/calendar.ics  every group's meetings, for a calendar app",
         f"Logs: {root / '<group>' / LOG_FILE}",
         "",
     ]

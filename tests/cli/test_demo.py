@@ -4,8 +4,11 @@ The sample activity is checked against the schemas without any node (every
 group, not only the three a run starts). The run test starts the demo as a
 newcomer does, as a subprocess on free loopback ports, reads its one JSON
 object, watches the three nodes converge over ``/fed/v1``, searches one node
-for another group's campaign, then stops it with SIGINT and checks that no
-node process is left behind.
+for another group's campaign, checks that every node shows what the groups
+did together (the network and its groups, the tour and its stops with every
+group's RSVPs, the co-run and the won campaign) and that a demo member can
+log in, then stops it with SIGINT and checks that no node process is left
+behind.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -35,6 +39,12 @@ from node.services.demo_activity import (
     meeting_body,
     publish_replies,
     publish_story,
+)
+from node.services.demo_story import (
+    MEMBER_LOGIN,
+    publish_convenor,
+    publish_partner,
+    surgery_changes,
 )
 from node.services.validation import body_validator
 from protocol import JsonObject
@@ -87,6 +97,54 @@ async def test_every_sample_body_passes_its_schema(story: Story) -> None:
         "pledge.target_set",
         "pledge.totals_reported",
     } <= set(types)
+
+
+async def test_what_the_groups_do_together_passes_the_schemas() -> None:
+    feeds = [f"ed25519:{letter * 43}" for letter in "ABCD"]
+    convenor = _Validating()
+    campaign = f"sha256:{'c' * 43}"
+    together = await publish_convenor(convenor, feeds, date(2026, 11, 23), campaign)
+    types = [event_type for event_type, _ in convenor.published]
+    assert types == [
+        "network.formed",
+        "tour.announced",
+        "meeting.scheduled",
+        "meeting.scheduled",
+        "campaign.co_owner_added",
+        "campaign.action_called",
+    ]
+    tour, conference = convenor.published[1][1], convenor.published[3][1]
+    assert tour["hosts"] == feeds[:3]
+    assert conference["cohosts"] == feeds[1:3]
+    assert conference["kind"] == "conference"
+    assert isinstance(conference["programme"], list)
+    assert len(conference["programme"]) >= 3
+    partners = []
+    for index in (1, 2, 3):
+        partner = _Validating()
+        own = f"sha256:{str(index) * 43}"
+        await publish_partner(partner, index, date(2026, 11, 23), together, own)
+        partners.append([event_type for event_type, _ in partner.published])
+    assert all(types[0] == "network.joined" for types in partners)
+    assert partners[0].count("meeting.occurrence_changed") == 2
+    assert "campaign.updated" in partners[0]
+    assert {"campaign.endorsed", "campaign.outcome_declared"} <= set(partners[1])
+    assert partners[2] == ["network.joined"]
+
+
+def test_the_surgery_loses_one_week_and_moves_another() -> None:
+    # 23 November 2026 is a Monday: the surgery is on Thursdays from the 26th.
+    cancelled, moved = surgery_changes(date(2026, 11, 23), f"sha256:{'s' * 43}")
+    london = ZoneInfo("Europe/London")
+    assert cancelled["change"] == "cancelled"
+    assert "starts_at" not in cancelled
+    day = datetime.fromtimestamp(
+        int(str(cancelled["occurrence_starts_at"])) / 1000, london
+    )
+    assert day.strftime("%a %d %H:%M") == "Thu 10 13:00"
+    assert moved["change"] == "moved"
+    start = datetime.fromtimestamp(int(str(moved["starts_at"])) / 1000, london)
+    assert start.strftime("%a %d %H:%M") == "Thu 17 17:30"
 
 
 def test_the_groups_are_distinct() -> None:
@@ -195,7 +253,7 @@ async def demo(
         process = await asyncio.create_subprocess_exec(
             *TREDEGAR,
             *("demo", "--data", str(directory), "--nodes", "3", "--json"),
-            *("--base-port", str(_free_ports(3)), "--duration", "20"),
+            *("--base-port", str(_free_ports(3)), "--duration", "90"),
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             env=_environment(),
@@ -238,7 +296,9 @@ async def test_the_demo_federates_and_stops_on_sigint(
     stderr = (tmp_path / "demo.stderr").read_text()
     assert line, f"the demo printed nothing; its standard error:\n{stderr}"
     nodes = json.loads(line)["nodes"]
-    assert [set(node) for node in nodes] == [{"name", "url", "feed", "token"}] * 3
+    keys = {"name", "url", "feed", "token", "member"}
+    assert [set(node) for node in nodes] == [keys] * 3
+    assert {node["member"]["login"] for node in nodes} == {MEMBER_LOGIN}
     assert [node["name"] for node in nodes] == [
         str(story.profile["name"]) for story in GROUPS[:3]
     ]
@@ -248,6 +308,7 @@ async def test_the_demo_federates_and_stops_on_sigint(
             assert time.monotonic() < deadline, "the three nodes did not converge"
             await asyncio.sleep(POLL_SECONDS)
         await _check_search_and_replies(session, nodes)
+        await _check_together(session, nodes)
     assert process.returncode is None, "the demo stopped before it was asked to"
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), STOP_SECONDS) == 0
@@ -272,3 +333,66 @@ async def _check_search_and_replies(
     url = f"{third['url']}/api/v1/events?feed={second['feed']}&type=campaign.endorsed"
     (endorsement,) = (await _json(session, url))["events"]
     assert endorsement["body"]["campaign"] == campaigns[0]["id"]
+
+
+async def _try_json(session: aiohttp.ClientSession, url: str) -> Json | None:
+    async with session.get(url) as response:
+        if response.status != 200:
+            return None
+        answer: Json = await response.json()
+        return answer
+
+
+async def _together_on(
+    session: aiohttp.ClientSession, node: Json, nodes: list[Json]
+) -> list[str]:
+    """What is not (yet) right on one node of what the groups did together."""
+    first, second, third = nodes
+    api, wrong = f"{node['url']}/api/v1", []
+    network = ((await _try_json(session, f"{api}/networks")) or {}).get("networks")
+    if not network:
+        return ["no network"]
+    detail = await _try_json(session, f"{api}/networks/{network[0]['id']}")
+    feeds = {g["feed"] for g in (detail or {}).get("groups", [])}
+    if feeds != {n["feed"] for n in nodes}:
+        wrong.append(f"the network's groups are {feeds}")
+    tours = ((await _try_json(session, f"{api}/tours")) or {}).get("tours")
+    tour = tours and await _try_json(session, f"{api}/tours/{tours[0]['id']}")
+    stops = (tour or {}).get("stops", [])
+    if [stop["host"]["feed"] for stop in stops] != [n["feed"] for n in nodes]:
+        wrong.append(f"the tour has {len(stops)} stops")
+    elif sum(stop["counts"]["yes"] for stop in stops[:1]) != 3:
+        wrong.append(f"the first stop's counts are {stops[0]['counts']}")
+    wrong += await _campaigns_on(session, api, first, second, third)
+    return wrong
+
+
+async def _campaigns_on(
+    session: aiohttp.ClientSession, api: str, first: Json, second: Json, third: Json
+) -> list[str]:
+    """What is not (yet) right on one node of the co-run and the won campaign."""
+    wrong = []
+    owned = await _try_json(session, f"{api}/campaigns?feed={first['feed']}")
+    ashvale = [
+        c for c in (owned or {}).get("campaigns", []) if c["feed"] == first["feed"]
+    ]
+    if not ashvale or [o["feed"] for o in ashvale[0]["co_owners"]] != [second["feed"]]:
+        wrong.append("the first group's campaign has not the second as co-owner")
+    won = await _try_json(session, f"{api}/campaigns?status=won")
+    if [c["feed"] for c in (won or {}).get("campaigns", [])] != [third["feed"]]:
+        wrong.append("the third group's campaign is not won")
+    return wrong
+
+
+async def _check_together(session: aiohttp.ClientSession, nodes: list[Json]) -> None:
+    """Every node shows the network, the tour, the RSVPs and the campaigns."""
+    deadline = time.monotonic() + SYNC_SECONDS
+    while True:
+        wrong = {n["name"]: await _together_on(session, n, nodes) for n in nodes}
+        if not any(wrong.values()):
+            break
+        assert time.monotonic() < deadline, wrong
+        await asyncio.sleep(POLL_SECONDS * 5)
+    member = nodes[1]["member"]
+    async with session.post(f"{nodes[1]['url']}/api/v1/session", json=member) as login:
+        assert login.status == 200, await login.text()
