@@ -25,7 +25,13 @@ import weakref
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TypeVar
 
-from node.errors import CatchingUpError, ForbiddenError, NodeError, NotFoundError
+from node.errors import (
+    CatchingUpError,
+    ConflictError,
+    ForbiddenError,
+    NodeError,
+    NotFoundError,
+)
 from node.services.rsvp_counts import COUNTED, PublishedCounts
 from node.storage.private import ANSWERS, NamedRsvp, Occasion, RsvpCounts, TokenGrant
 from protocol import Event, JsonObject, JsonValue, SchemaViolationError
@@ -86,6 +92,7 @@ class Rsvps:
         Raises:
             SchemaViolationError: A bad answer or occurrence.
             NotFoundError: No such meeting is held (or it was redacted).
+            ConflictError: The meeting, or that occurrence, is cancelled.
             CatchingUpError: The node cannot publish yet; nothing is stored.
         """
         await self.begin()
@@ -95,6 +102,7 @@ class Rsvps:
             )
         occasion = (meeting_id, _occurrence(occurrence_starts_at))
         await self._held(meeting_id)
+        await self._check_open(meeting_id, occurrence_starts_at)
         self._check_publishing()
         async with self._lock(meeting_id):
             await self.node.read(
@@ -322,6 +330,23 @@ class Rsvps:
                 "this node must sync its own feed from a peer before it can "
                 "publish RSVP counts: try again soon"
             )
+
+    async def _check_open(self, meeting_id: str, occurrence: int | None) -> None:
+        # A member may still withdraw from a cancelled meeting, not answer it.
+        try:
+            meeting = await self.node.meetings.get_meeting(meeting_id)
+        except NotFoundError:  # held, not yet projected: nothing says cancelled
+            return
+        if meeting.get("status") == "cancelled":
+            raise ConflictError("the meeting is cancelled")
+        exceptions = meeting.get("exceptions")
+        for change in exceptions if isinstance(exceptions, list) else []:
+            if (
+                isinstance(change, dict)
+                and change.get("occurrence_starts_at") == occurrence
+                and change.get("change") == "cancelled"
+            ):
+                raise ConflictError("that occurrence of the meeting is cancelled")
 
     async def _is_held(self, meeting_id: str) -> bool:
         try:

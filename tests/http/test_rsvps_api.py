@@ -518,3 +518,35 @@ async def test_an_erasure_before_the_loop_is_known_is_counted_later(
         return bool((await node.last_counts())["yes"] == 0)
 
     await wait_for(recounted)
+
+
+async def test_a_cancelled_meeting_or_occurrence_takes_no_answers(node: Node) -> None:
+    meeting = await node.schedule()
+    first = SAMPLE_BODIES["meeting.scheduled"]["starts_at"]
+    week = 7 * 86_400_000
+    assert isinstance(first, int)
+    change = {
+        "type": "meeting.occurrence_changed",
+        "body": {
+            "meeting": meeting,
+            "occurrence_starts_at": first + week,
+            "change": "cancelled",
+        },
+    }
+    assert (await node.call("POST", "/api/v1/events", change, **node.org))[0] == 201
+    await node.served.projected()
+    answer = {"answer": "yes", "occurrence_starts_at": first + week}
+    status, problem = await node.call("PUT", rsvp_path(meeting), answer, **node.org)
+    assert (status, problem["code"]) == (409, "conflict")
+    answer["occurrence_starts_at"] = first + 2 * week
+    assert (await node.call("PUT", rsvp_path(meeting), answer, **node.org))[0] == 200
+    cancel = {"type": "meeting.cancelled", "body": {"meeting": meeting}}
+    assert (await node.call("POST", "/api/v1/events", cancel, **node.org))[0] == 201
+    await node.served.projected()
+    status, problem = await node.call("PUT", rsvp_path(meeting), answer, **node.org)
+    assert (status, problem["code"]) == (409, "conflict")
+    # Withdrawing is still allowed, and lowers the published counts.
+    query = f"?occurrence_starts_at={first + 2 * week}"
+    status, _ = await node.call("DELETE", rsvp_path(meeting) + query, **node.org)
+    assert status == 204
+    assert (await node.last_counts())["yes"] == 0
