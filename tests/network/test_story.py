@@ -593,8 +593,10 @@ def check_search_and_calendar(shown: Json, story: Story) -> None:
 
 
 def secrets_of(*names: str) -> list[str]:
-    """Every member's name, address and login of the given nodes."""
-    return [s for name in names for p in MEMBERS[name] for s in p.secrets]
+    """Every member's name, address and login of the given nodes, and password
+    material: the password itself and the prefix of its argon2id hash."""
+    named = [s for name in names for p in MEMBERS[name] for s in p.secrets]
+    return [*named, PASSWORD, "$argon2id$"]
 
 
 async def raw(session: aiohttp.ClientSession, url: str, **params: str) -> bytes:
