@@ -13,6 +13,9 @@ from that index.
   changes the index is built again.
 - :meth:`Gazetteer.ensure` builds under a lock: concurrent first lookups
   build it once, the others wait for it.
+- The build runs in a child Python process (``python -m
+  node.storage.gazetteer``): reading the 60 MB source costs over 100 MB at
+  its peak, which a node on a small board should never hold itself.
 
 A name is matched by its *key*: NFKD-decomposed with combining marks dropped,
 casefolded, each run of anything but letters and digits made one space
@@ -31,6 +34,8 @@ import math
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 import unicodedata
@@ -252,12 +257,32 @@ class Gazetteer:
         )
         os.close(handle)
         try:
-            _write_index(Path(temporary), source)
+            _write_in_child(Path(temporary), source)
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
         logger.info("the gazetteer index is built")
+
+
+def _write_in_child(path: Path, source: Source) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "node.storage.gazetteer",
+        str(source.path),
+        source.version,
+        str(path),
+    ]
+    try:
+        done = subprocess.run(  # noqa: S603 - our own module, no shell
+            command, capture_output=True, text=True, timeout=600, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise StorageUnavailableError(f"cannot build the gazetteer: {error}") from error
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise StorageUnavailableError(f"cannot build the gazetteer: {reason[0]}")
 
 
 def _write_index(path: Path, source: Source) -> None:
@@ -365,3 +390,10 @@ def _place(row: sqlite3.Row) -> GazetteerPlace:
         lon_e6=row["lon_e6"],
         population=row["population"],
     )
+
+
+if __name__ == "__main__":  # the child process of Gazetteer.ensure
+    try:
+        _write_index(Path(sys.argv[3]), Source(Path(sys.argv[1]), sys.argv[2]))
+    except StorageUnavailableError as failure:
+        sys.exit(str(failure))
