@@ -1,9 +1,10 @@
 """The JSON Schemas of Tredegar's wire format, shipped as package data.
 
 ``envelope.json`` describes the wire event; ``events/<type>.json`` describes
-the body of each event type. The protocol never reads files: the node calls
-:func:`load_event_schemas` once at startup and hands the result to
-``protocol.BodyValidator``.
+the body of each event type; ``openapi.yaml`` describes the node's HTTP
+interface (served at ``/api/v1/openapi.yaml``). The protocol never reads
+files: the node calls :func:`load_event_schemas` once at startup and hands
+the result to ``protocol.BodyValidator``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["load_envelope_schema", "load_event_schemas"]
+__all__ = ["load_envelope_schema", "load_event_schemas", "load_openapi"]
 
 
 def load_event_schemas() -> dict[str, dict[str, Any]]:
@@ -40,3 +41,12 @@ def load_envelope_schema() -> dict[str, Any]:
     text = (resources.files(__name__) / "envelope.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def load_openapi() -> bytes:
+    """Read the OpenAPI description of the node's HTTP interface.
+
+    Returns:
+        The YAML text, as bytes.
+    """
+    return (resources.files(__name__) / "openapi.yaml").read_bytes()
