@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.errors import NotFoundError
 from node.http.keys import SERVICES
 from node.http.params import int_param, near_params, text_param
 from node.http.routes import json_response
 from node.projections.campaigns import STATUSES, TARGET_KINDS, CampaignFilters
-from protocol import MalformedError, ProtocolError, parse_event_id, parse_feed_id
+from protocol import MalformedError, parse_event_id, parse_feed_id
 
 __all__ = ["campaign_filters", "campaign_routes", "choice_param"]
 
@@ -73,10 +72,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 async def get_campaign(request: web.Request) -> web.Response:
     """One campaign with its updates, actions, endorsements and outcome."""
     campaign_id = request.match_info["id"]
-    try:
-        parse_event_id(campaign_id, field="id")
-    except ProtocolError:
-        raise NotFoundError(f"no campaign {campaign_id[:60]} is held here") from None
+    parse_event_id(campaign_id, field="id")  # a malformed id is a bad request (400)
     return json_response(
         await request.app[SERVICES].campaigns.get_campaign(campaign_id)
     )

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.errors import NotFoundError
 from node.http.campaigns import choice_param
 from node.http.keys import SERVICES
 from node.http.params import int_param, near_params, text_param
 from node.http.routes import json_response
 from node.projections.networks import KINDS
-from protocol import ProtocolError, parse_event_id
+from protocol import parse_event_id
 
 __all__ = ["network_routes"]
 
@@ -38,8 +37,5 @@ async def list_networks(request: web.Request) -> web.Response:
 async def get_network(request: web.Request) -> web.Response:
     """One network with its groups (convenor first) and campaigns."""
     network_id = request.match_info["id"]
-    try:
-        parse_event_id(network_id, field="id")
-    except ProtocolError:
-        raise NotFoundError(f"no network {network_id[:60]} is held here") from None
+    parse_event_id(network_id, field="id")  # a malformed id is a bad request (400)
     return json_response(await request.app[SERVICES].networks.get_network(network_id))

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from node.http.accounts import authenticated
 from node.http.keys import SERVICES
 from node.http.params import int_param, near_params, text_param
-from protocol import canonical, parse_feed_id
+from protocol import canonical, parse_event_id, parse_feed_id
 from schemas import load_openapi
 
 __all__ = ["routes"]
@@ -67,7 +67,8 @@ async def publish_event(request: web.Request) -> web.Response:
 @routes.get("/api/v1/events/{id}")
 async def get_event(request: web.Request) -> web.Response:
     """One event by its id."""
-    event = await request.app[SERVICES].get_event(request.match_info["id"])
+    event_id = parse_event_id(request.match_info["id"], field="id")
+    event = await request.app[SERVICES].get_event(event_id)
     answer = event.to_wire()
     answer["id"] = event.id
     return json_response(answer)

@@ -151,10 +151,16 @@ async def test_hostile_parameters_are_malformed(node: Served, query: str) -> Non
     assert problem["code"] == "malformed"
 
 
-@pytest.mark.parametrize(
-    "campaign",
-    ["nope", "sha256:" + "A" * 43, "sha256:" + "%25" * 20, "x" * 300],
-)
-async def test_unknown_campaigns_are_not_found(node: Served, campaign: str) -> None:
-    problem = await get(node, f"/api/v1/campaigns/{campaign}", 404)
+async def test_unknown_campaigns_are_not_found(node: Served) -> None:
+    problem = await get(node, "/api/v1/campaigns/sha256:" + "A" * 43, 404)
     assert problem["code"] == "not-found"
+
+
+@pytest.mark.parametrize(
+    "campaign", ["nope", "sha256:" + "%25" * 20, "sha256:" + "B" * 43, "x" * 300]
+)
+async def test_malformed_campaign_ids_are_bad_requests(
+    node: Served, campaign: str
+) -> None:
+    problem = await get(node, f"/api/v1/campaigns/{campaign}", 400)
+    assert problem["code"] == "malformed"

@@ -127,7 +127,14 @@ async def test_hostile_parameters_are_malformed(node: Served, query: str) -> Non
     assert problem["code"] == "malformed"
 
 
-@pytest.mark.parametrize("network", ["nope", "sha256:" + "B" * 43, "sha256:" * 40])
-async def test_unknown_networks_are_not_found(node: Served, network: str) -> None:
-    problem = await get(node, f"/api/v1/networks/{network}", 404)
+async def test_unknown_networks_are_not_found(node: Served) -> None:
+    problem = await get(node, "/api/v1/networks/sha256:" + "A" * 43, 404)
     assert problem["code"] == "not-found"
+
+
+@pytest.mark.parametrize("network", ["nope", "sha256:" + "B" * 43, "sha256:" * 40])
+async def test_malformed_network_ids_are_bad_requests(
+    node: Served, network: str
+) -> None:
+    problem = await get(node, f"/api/v1/networks/{network}", 400)
+    assert problem["code"] == "malformed"

@@ -413,13 +413,17 @@ async def test_core_answers_match_their_schemas(node: Served) -> None:
     await call(node, "GET", "/api/v1/openapi.yaml", 200)
 
 
+UNHELD = "sha256:" + "A" * 43
+
+
 async def test_problem_answers_match_their_schemas(node: Served) -> None:
     need = {"type": "need.posted", "body": {"title": "x"}}
     refusals = [
         ("GET", "/api/v1/events", 400, "/api/v1/events?limit=x", None, {}),
         ("POST", "/api/v1/events", 401, None, {}, {}),
         ("POST", "/api/v1/events", 422, None, need, node.organiser),
-        ("GET", "/api/v1/events/{id}", 404, "/api/v1/events/nope", None, {}),
+        ("GET", "/api/v1/events/{id}", 400, "/api/v1/events/nope", None, {}),
+        ("GET", "/api/v1/events/{id}", 404, "/api/v1/events/" + UNHELD, None, {}),
         ("GET", "/fed/v1/info", 400, None, None, {}),
     ]
     for method, path, status, url, body, headers in refusals:
