@@ -86,7 +86,10 @@ class AccessLogger(AbstractAccessLogger):
 def _logged_path(request: web.BaseRequest) -> str:
     # Invite and password-link codes are secrets: log their routes' templates.
     if isinstance(request, web.Request):
-        resource = request.match_info.route.resource
+        try:
+            resource = request.match_info.route.resource
+        except AssertionError:  # never routed: aiohttp refused its head
+            return request.path
         if resource is not None and "{code}" in resource.canonical:
             return resource.canonical
     return request.path
