@@ -18,11 +18,17 @@ from aiohttp.abc import AbstractAccessLogger
 from node.config import Settings
 from node.http.accounts import account_routes
 from node.http.campaigns import campaign_routes
+from node.http.casework import casework_routes
+from node.http.delegates import delegate_routes
 from node.http.federation import federation_routes
+from node.http.ideas import idea_routes
 from node.http.keys import SERVICES, SETTINGS
+from node.http.knowhow import knowhow_routes
 from node.http.meetings import meeting_routes
+from node.http.mutualaid import mutualaid_routes
 from node.http.networks import network_routes
 from node.http.places import place_routes
+from node.http.pledges import pledge_routes
 from node.http.problems import problems_middleware
 from node.http.ratelimit import rate_limit_middleware
 from node.http.routes import routes
@@ -134,6 +140,12 @@ def create_app(
         campaign_routes,
         network_routes,
         place_routes,
+        idea_routes,
+        delegate_routes,
+        knowhow_routes,
+        mutualaid_routes,
+        pledge_routes,
+        casework_routes,
     ):
         app.add_routes(domain)
     return app

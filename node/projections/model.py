@@ -35,7 +35,7 @@ READMODELS_FILE = "readmodels.db"
 #: tables or what it projects change: a node opening read models of another
 #: version empties them and rebuilds them from its log (they are derived data),
 #: so an upgrade never serves models that miss the events held before it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)

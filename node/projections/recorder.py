@@ -22,11 +22,17 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
 from node.projections import (
+    activity,
     campaigns,
+    delegates,
     events,
     groups,
+    ideas,
+    knowhow,
     meetings,
+    mutualaid,
     networks,
+    pledges,
     search,
     sql,
     tours,
@@ -49,6 +55,12 @@ MODELS: tuple[ReadModel, ...] = (
     meetings,
     tours,
     campaigns,
+    ideas,
+    delegates,
+    knowhow,
+    mutualaid,
+    pledges,
+    activity,
 )
 
 

@@ -33,12 +33,18 @@ from node.projections.runner import Projector
 from node.projections.search import SearchPage, TypeFilter, search_page
 from node.services.accounts import Accounts
 from node.services.campaigns import Campaigns
+from node.services.casework import Casework
 from node.services.clock import Clock, system_clock
+from node.services.delegates import Delegates
+from node.services.ideas import Ideas
+from node.services.knowhow import KnowHow
 from node.services.meetings import Meetings
 from node.services.metrics import Metrics
+from node.services.mutualaid import MutualAid
 from node.services.network import NetworkQueries
 from node.services.networks import Networks
 from node.services.places import NearQuery, Places
+from node.services.pledges import Pledges
 from node.services.rsvps import Rsvps
 from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
@@ -132,6 +138,12 @@ class NodeServices:
         self.campaigns = Campaigns(self)
         self.networks = Networks(self)
         self.places = Places(self)
+        self.ideas = Ideas(self)
+        self.delegates = Delegates(self)
+        self.knowhow = KnowHow(self)
+        self.mutualaid = MutualAid(self)
+        self.pledges = Pledges(self)
+        self.casework = Casework(self)
         self.rsvps = Rsvps(self)
         self.catching_up = self._must_catch_up()
         head = self.store.head(key.feed)

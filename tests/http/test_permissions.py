@@ -253,6 +253,12 @@ ROWS = [
     Row("GET", "/api/v1/campaigns/{id}", public(), with_id("campaign.launched")),
     Row("GET", "/api/v1/networks", public()),
     Row("GET", "/api/v1/networks/{id}", public(), with_id("network.formed")),
+    # --- ideas ---
+    # --- delegates ---
+    # --- knowhow ---
+    # --- mutualaid ---
+    # --- pledges ---
+    # --- casework ---
     # --- accounts ---------------------------------------------------------
     Row("POST", "/api/v1/session", public(200), log_in),
     Row("DELETE", "/api/v1/session", public(204)),
