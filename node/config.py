@@ -77,6 +77,14 @@ class Settings:
     #: the client its ``X-Forwarded-For`` names (login throttling, rate
     #: limits); from anyone else that header is ignored, so it cannot be forged.
     trusted_proxies: str = ""
+    #: The offline gazetteer's index (relative to data_dir, or absolute: nodes
+    #: on one machine may share one, as ``tredegar demo``'s do).
+    gazetteer_file: str = "gazetteer.db"
+    #: Seconds after start before the offline gazetteer's index is built in
+    #: the background (a low-priority child process, about 10 s of one core),
+    #: so the first "near a place" search finds it ready; 0 builds it only on
+    #: the first lookup instead.
+    gazetteer_prebuild_seconds: float = 60.0
     #: Extra fields for tests and tools; never read from files.
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -215,6 +223,8 @@ def _check(settings: Settings) -> None:
         ("http://", "https://")
     ):
         raise ConfigError("setting 'public_url' must start with http:// or https://")
+    if settings.gazetteer_prebuild_seconds < 0:
+        raise ConfigError("setting 'gazetteer_prebuild_seconds' must not be negative")
     for name in ("projection_poll_seconds", "sync_interval", "peer_rate_limit"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"setting {name!r} must be positive")

@@ -42,6 +42,7 @@ from node.services.demo_activity import GROUPS, NodeApi, Story, publish_activity
 from node.services.demo_story import MemberLogin, publish_together
 from node.services.setup import FEEDS_DB, initialise
 from node.storage.feeds import SqliteFeedStore
+from node.storage.gazetteer import GAZETTEER_FILE
 from node.storage.lock import DataDirLock
 from protocol import FeedId, Heads, ProtocolError
 
@@ -61,6 +62,8 @@ SYNC_SECONDS = 60.0
 #: How long a node may take to exit after SIGTERM before it is killed.
 STOP_SECONDS = 10.0
 POLL_SECONDS = 0.1
+#: Seconds after it starts before the first node builds the shared gazetteer.
+GAZETTEER_DELAY = 20
 
 
 class DemoError(NodeError):
@@ -259,11 +262,18 @@ def _create_node(directory: Path, story: Story) -> Entry:
     return Entry(story.slug, str(story.profile["name"]), made.feed, made.token)
 
 
-def _write_config(directory: Path, *, port: int) -> None:
-    """Write the node's ``tredegar.toml`` for this run."""
+def _write_config(directory: Path, *, port: int, is_first: bool) -> None:
+    """Write the node's ``tredegar.toml`` for this run.
+
+    The nodes share one gazetteer index beside them, built by the first node
+    only, soon after it starts (the others find it built).
+    """
+    gazetteer = (directory.parent / GAZETTEER_FILE).resolve()
     (directory / CONFIG_FILE).write_text(
         "# Written by 'tredegar demo' each time it starts this node.\n"
-        f'host = "{HOST}"\nport = {port}\nsync_interval = {SYNC_INTERVAL}\n',
+        f'host = "{HOST}"\nport = {port}\nsync_interval = {SYNC_INTERVAL}\n'
+        f"gazetteer_file = {orjson.dumps(str(gazetteer)).decode()}\n"
+        f"gazetteer_prebuild_seconds = {GAZETTEER_DELAY if is_first else 0}\n",
         "utf-8",
     )
 
@@ -284,7 +294,7 @@ def configure(nodes: list[DemoNode]) -> None:
                 f"{node.directory} is in use: is this demo running already?"
             ) from None
         try:
-            _write_config(node.directory, port=node.port)
+            _write_config(node.directory, port=node.port, is_first=node is nodes[0])
             _forget_peers_but(node.directory, urls)
         finally:
             lock.release()

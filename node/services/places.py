@@ -20,14 +20,15 @@ however many lookups wait for it; lookups then run in the read pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from node.errors import NotFoundError
+from node.errors import NodeError, NotFoundError
 from node.projections.geo import Near
 from node.projections.groups import get_group, groups_named
 from node.storage.gazetteer import (
-    GAZETTEER_FILE,
     Gazetteer,
     GazetteerPlace,
     name_key,
@@ -35,6 +36,8 @@ from node.storage.gazetteer import (
 
 if TYPE_CHECKING:
     from node.services.runtime import NodeServices
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_PLACES", "NearQuery", "Place", "Places"]
 
@@ -95,8 +98,9 @@ class Places:
     def __init__(self, node: NodeServices) -> None:
         """Serve from the node's stores (see :class:`NodeServices`)."""
         self.node = node
-        self.gazetteer = Gazetteer(node.settings.path(GAZETTEER_FILE))
+        self.gazetteer = Gazetteer(node.settings.path(node.settings.gazetteer_file))
         self._building: asyncio.Future[None] | None = None
+        self._prebuilding: asyncio.Future[None] | None = None
         self._home: tuple[tuple[int, int], str | None] | None = None
 
     async def resolve(self, query: NearQuery | None) -> Near | None:
@@ -168,6 +172,30 @@ class Places:
             )
             places.extend(_from_gazetteer(place) for place in found)
         return places[:size]
+
+    def prebuild(self, delay: float) -> None:
+        """Build the gazetteer index in the background after ``delay`` seconds.
+
+        Args:
+            delay: Seconds to wait first; 0 leaves it to the first lookup.
+        """
+        if delay > 0 and self._prebuilding is None:
+            self._prebuilding = asyncio.ensure_future(self._prebuild(delay))
+
+    async def _prebuild(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await self.ready()
+        except NodeError as error:  # a lookup will try again, and say why
+            logger.warning("could not build the gazetteer index: %s", error)
+
+    async def stop(self) -> None:
+        """Stop a background build that has not started (one running finishes)."""
+        task, self._prebuilding = self._prebuilding, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def ready(self) -> None:
         """Build the gazetteer index unless it is built (once, in a thread)."""

@@ -181,6 +181,7 @@ class NodeServices:
     async def start_network(self, seed_peers: Sequence[str] = ()) -> None:
         """Add the operator's seed peers and start syncing."""
         await self.rsvps.begin()
+        self.places.prebuild(self.settings.gazetteer_prebuild_seconds)
         for url in seed_peers:
             await self.read(
                 self.store.federation.add_peer, url, origin=OPERATOR, now=self.clock()
@@ -189,6 +190,7 @@ class NodeServices:
 
     async def stop_network(self) -> None:
         """Stop syncing (before :meth:`close`)."""
+        await self.places.stop()
         await self.federation.stop()
 
     def _caught_up(self) -> None:

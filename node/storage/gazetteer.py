@@ -393,6 +393,7 @@ def _place(row: sqlite3.Row) -> GazetteerPlace:
 
 
 if __name__ == "__main__":  # the child process of Gazetteer.ensure
+    os.nice(10)  # members' requests come first
     try:
         _write_index(Path(sys.argv[3]), Source(Path(sys.argv[1]), sys.argv[2]))
     except StorageUnavailableError as failure:

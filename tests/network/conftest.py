@@ -56,6 +56,8 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("TREDEGAR_")
     }
+    # Test nodes live for seconds: none builds the gazetteer in the background.
+    environment["TREDEGAR_GAZETTEER_PREBUILD_SECONDS"] = "0"
     environment.update(extra or {})
     return environment
 

@@ -196,3 +196,27 @@ async def test_concurrent_first_lookups_build_the_index_once(
     assert services.places.gazetteer.builds == 1
     await services.places.find("Ebbw Vale")
     assert services.places.gazetteer.builds == 1
+
+
+async def test_the_index_is_built_in_the_background_after_start(
+    services: NodeServices,
+) -> None:
+    services.places.prebuild(0.01)
+    services.places.prebuild(0.01)  # once is enough
+    for _ in range(500):
+        if services.places.gazetteer.builds:
+            break
+        await asyncio.sleep(0.02)
+    assert services.places.gazetteer.builds == 1
+    await services.places.find("Tredegar")
+    assert services.places.gazetteer.builds == 1
+    await services.places.stop()
+
+
+async def test_no_background_build_when_it_is_turned_off(
+    services: NodeServices,
+) -> None:
+    services.places.prebuild(0)
+    await asyncio.sleep(0.05)
+    await services.places.stop()
+    assert services.places.gazetteer.builds == 0
