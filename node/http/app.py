@@ -34,6 +34,7 @@ from node.http.ratelimit import rate_limit_middleware
 from node.http.routes import routes
 from node.http.rsvps import rsvp_routes
 from node.services.runtime import NodeServices
+from node.web import web_routes
 
 __all__ = ["AccessLogger", "create_app"]
 
@@ -146,6 +147,7 @@ def create_app(
         mutualaid_routes,
         pledge_routes,
         casework_routes,
+        web_routes,
     ):
         app.add_routes(domain)
     return app
