@@ -427,6 +427,7 @@ class Demo:
         apis = [node.api for node in self.nodes]
         await publish_activity(session, apis, only=pending, within=SYNC_SECONDS)
         self.say("… a network, a conference, a tour, members' RSVPs, a campaign won")
+        self.say("… an idea decided, a delegate vote, aid matched, hours pledged")
         members = await publish_together(
             session, apis, only=pending, within=SYNC_SECONDS
         )
@@ -512,6 +513,11 @@ def _instructions(nodes: list[DemoNode], root: Path) -> list[str]:
         f"  curl '{last.url}/api/v1/search?q=food+bank'",
         f"  curl '{last.url}/api/v1/networks'  and  {last.url}/api/v1/tours",
         "      the regional network and the speaking tour, seen from any node",
+        f"  curl '{last.url}/api/v1/proposals?status=decided'",
+        "      the first group's decision; its id under /api/v1/decisions/ shows",
+        "      the tasks and actions that followed from it",
+        f"  curl '{last.url}/api/v1/needs'  and  {last.url}/api/v1/pledge-targets",
+        "      needs matched to offers across groups, and pledges against targets",
         f"  {last.url}/calendar.ics  every group's meetings, for a calendar app",
         f"Logs: {root / '<group>' / LOG_FILE}",
         "",

@@ -13,7 +13,8 @@ Every node also gets a demo member (``node/services/demo_members.py``: login
 ``member`` and a random password, joining through an invite link as a real
 member does), who RSVPs to the convenor's tour stop and conference, so every
 group publishes its counts (``meeting.attendance_counted``) and the host sees
-the total.
+the total. On a new demo the first three groups then decide, share know-how,
+meet needs and pledge (``node/services/demo_decisions.py``).
 
 Bodies are built by pure functions and published through a
 :data:`~node.services.demo_activity.Publish` callable, so the schemas can be
@@ -39,6 +40,7 @@ from node.services.demo_activity import (
     london,
     publish,
 )
+from node.services.demo_decisions import publish_decisions
 from node.services.demo_members import (
     MEMBER_LOGIN,
     MemberLogin,
@@ -395,7 +397,12 @@ async def publish_together(
     made = await asyncio.gather(
         *(_member_rsvps(session, nodes[i], together, deadline) for i in chosen)
     )
-    return dict(zip(chosen, made, strict=True))
+    members = dict(zip(chosen, made, strict=True))
+    if together is not None and {0, 1, 2} <= members.keys():
+        logins = [(members[i].login, members[i].password) for i in (0, 1, 2)]
+        ids = (together.network, together.campaign)
+        await publish_decisions(session, nodes, logins, ids, within=within)
+    return members
 
 
 async def _convenor(

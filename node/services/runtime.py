@@ -181,15 +181,20 @@ class NodeServices:
     async def start_network(self, seed_peers: Sequence[str] = ()) -> None:
         """Add the operator's seed peers and start syncing."""
         await self.rsvps.begin()
+        await self.pledges.begin()
+        self.ideas.begin()
         self.places.prebuild(self.settings.gazetteer_prebuild_seconds)
         for url in seed_peers:
             await self.read(
                 self.store.federation.add_peer, url, origin=OPERATOR, now=self.clock()
             )
         await self.federation.start()
+        self.delegates.start()
 
     async def stop_network(self) -> None:
         """Stop syncing (before :meth:`close`)."""
+        await self.ideas.stop()
+        await self.delegates.stop()
         await self.places.stop()
         await self.federation.stop()
 

@@ -40,6 +40,12 @@ from node.services.demo_activity import (
     publish_replies,
     publish_story,
 )
+from node.services.demo_decisions import (
+    action_body,
+    delegate_decision_body,
+    proposal_body,
+    task_bodies,
+)
 from node.services.demo_story import (
     MEMBER_LOGIN,
     publish_convenor,
@@ -130,6 +136,20 @@ async def test_what_the_groups_do_together_passes_the_schemas() -> None:
     assert "campaign.updated" in partners[0]
     assert {"campaign.endorsed", "campaign.outcome_declared"} <= set(partners[1])
     assert partners[2] == ["network.joined"]
+
+
+def test_what_the_groups_decide_passes_the_schemas() -> None:
+    idea, decision, campaign = (f"sha256:{letter * 43}" for letter in "idc")
+    validate = body_validator().validate
+    validate("proposal.opened", proposal_body(idea, 1_800_000_000_000))
+    network = f"sha256:{'n' * 43}"
+    validate("network.decision_opened", delegate_decision_body(network, 1))
+    tasks = task_bodies(decision, 1_800_000_000_000)
+    for task in tasks:
+        validate("task.created", task)
+    assert {task["decision"] for task in tasks} == {decision}
+    action = action_body(campaign, decision, 1_800_000_000_000)
+    validate("campaign.action_called", action)
 
 
 def test_the_surgery_loses_one_week_and_moves_another() -> None:
@@ -364,6 +384,51 @@ async def _together_on(
     elif sum(stop["counts"]["yes"] for stop in stops[:1]) != 3:
         wrong.append(f"the first stop's counts are {stops[0]['counts']}")
     wrong += await _campaigns_on(session, api, first, second, third)
+    wrong += await _decided_on(session, api, network[0]["id"], first)
+    return wrong
+
+
+async def _helped_on(
+    session: aiohttp.ClientSession, api: str, first: Json
+) -> list[str]:
+    """The first group's question: answered by the second, helpful to the third."""
+    asked = await _try_json(session, f"{api}/questions?feed={first['feed']}")
+    questions = (asked or {}).get("questions", [])
+    question = questions and await _try_json(
+        session, f"{api}/questions/{questions[0]['id']}"
+    )
+    if not [a for a in (question or {}).get("answers", []) if a["helpful"] == 1]:
+        return ["no answer to the first group's question is marked helpful"]
+    advisers = await _try_json(session, f"{api}/advisers")
+    return [] if (advisers or {}).get("advisers") else ["no adviser is listed"]
+
+
+async def _decided_on(
+    session: aiohttp.ClientSession, api: str, network: str, first: Json
+) -> list[str]:
+    """What is not (yet) right on one node of what the groups decided."""
+    wrong = []
+    feed = {"feed": first["feed"]}
+    decided = await _try_json(
+        session, f"{api}/proposals?{urlencode({**feed, 'status': 'decided'})}"
+    )
+    if len((decided or {}).get("proposals", [])) != 1:
+        wrong.append("the first group's proposal is not decided")
+    votes = await _try_json(session, f"{api}/networks/{network}/decisions")
+    if [d["status"] for d in (votes or {}).get("decisions", [])] != ["decided"]:
+        wrong.append("the network's delegate decision is not decided")
+    met = await _try_json(
+        session, f"{api}/needs?{urlencode({**feed, 'status': 'met'})}"
+    )
+    if len((met or {}).get("needs", [])) != 1:
+        wrong.append("the first group's need is not met")
+    wrong += await _helped_on(session, api, first)
+    activity = await _try_json(session, f"{api}/groups/{first['feed']}/activity")
+    if not (activity or {}).get("reports"):
+        wrong.append("the first group's activity report is missing")
+    hits = await _try_json(session, f"{api}/search?q=Ashvale+Road")
+    if hits is None or "Ashvale Road" in json.dumps(hits):
+        wrong.append("the search shows the private 1-to-1")
     return wrong
 
 

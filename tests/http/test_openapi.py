@@ -289,6 +289,16 @@ def sample_bodies(now: int) -> dict[str, dict[str, Any]]:
     """One schema-valid body per kind of public thing, for a served node."""
     return {
         "need.posted": {"title": "Folding tables", "category": "goods"},
+        "offer.posted": {
+            "title": "Spare trestles",
+            "category": "goods",
+            "place": {"name": "Tredegar", "lat_e6": 51772000, "lon_e6": -3248000},
+        },
+        "pledge.target_set": {
+            "title": "Coach to the conference",
+            "kind": "money",
+            "target_pence": 50_000,
+        },
         "meeting.scheduled": {
             "title": "Advice surgery",
             "kind": "advice_surgery",
@@ -304,6 +314,19 @@ def sample_bodies(now: int) -> dict[str, dict[str, Any]]:
             "demands": ["No demolition"],
         },
         "network.formed": {"name": "Valleys network", "kind": "regional"},
+        "guide.published": {"title": "Facing the council", "text": "Write it down."},
+        "adviser.listed": {"display_name": "Cllr Morgan", "topics": ["council"]},
+        "question.asked": {"title": "Who owns the old library?", "tags": ["council"]},
+        "idea.proposed": {"title": "A street stall", "tags": ["outreach"]},
+        "proposal.opened": {
+            "title": "Pick a colour for the banner",
+            "kind": "rank",
+            "options": [
+                {"id": "red", "label": "Red"},
+                {"id": "green", "label": "Green"},
+            ],
+            "closes_at": now + 5 * DAY,
+        },
         "tour.announced": {
             "title": "Valleys speaking tour",
             "starts_at": now + DAY,
@@ -356,6 +379,32 @@ def follow_ups(ids: dict[str, str], now: int) -> list[tuple[str, dict[str, Any]]
             {"meeting": meeting, "yes": 3, "maybe": 1, "no": 0, "attended": 2},
         ),
         ("meeting.minutes_recorded", {"meeting": meeting, "text": "Notes"}),
+        ("idea.support_counted", {"idea": ids["idea.proposed"], "supporters": 2}),
+        (
+            "proposal.decided",
+            {
+                "proposal": ids["proposal.opened"],
+                "result": "red",
+                "counts": [{"option": "red", "votes": 2, "score": 2}],
+                "voters": 2,
+                "eligible": 5,
+            },
+        ),
+        ("task.created", {"title": "Paint the banner", "due_at": now + DAY}),
+        (
+            "network.decision_opened",
+            {
+                "network": ids["network.formed"],
+                "title": "Where to meet",
+                "kind": "choose_one",
+                "options": [
+                    {"id": "hall", "label": "Hall"},
+                    {"id": "pub", "label": "Pub"},
+                ],
+                "closes_at": now + 5 * DAY,
+            },
+        ),
+        ("answer.posted", {"question": ids["question.asked"], "text": "Ask them."}),
     ]
 
 
@@ -476,6 +525,19 @@ DOMAIN_ANSWERS = [
     ("/api/v1/networks", {}, None),
     ("/api/v1/networks/{id}", {}, "network.formed"),
     ("/api/v1/places", {"q": "Tredegar"}, None),
+    ("/api/v1/ideas", {}, None),
+    ("/api/v1/ideas/{id}", {}, "idea.proposed"),
+    ("/api/v1/proposals", {}, None),
+    ("/api/v1/proposals/{id}", {}, "proposal.opened"),
+    ("/api/v1/decisions/{id}", {}, "proposal.decided"),
+    ("/api/v1/tasks", {}, None),
+    ("/api/v1/networks/{id}/decisions", {}, "network.formed"),
+    ("/api/v1/network-decisions/{id}", {}, "network.decision_opened"),
+    ("/api/v1/guides", {"tag": "council"}, None),
+    ("/api/v1/guides/{id}", {}, "guide.published"),
+    ("/api/v1/advisers", {"topic": "council"}, None),
+    ("/api/v1/questions", {"answered": "true"}, None),
+    ("/api/v1/questions/{id}", {}, "question.asked"),
     ("/api/v1/groups", {"lat": "51.77", "lon": "-3.25", "within_km": "50"}, None),
     ("/api/v1/groups/{feed}", {}, None),
     ("/api/v1/search", {"q": "surgery", "type": "meeting"}, None),
@@ -516,3 +578,37 @@ async def test_rsvp_answers_match_their_schemas(node: Served) -> None:
     for method, tail, body, status in calls:
         path, url = "/api/v1/meetings/{id}" + tail, f"/api/v1/meetings/{meeting}{tail}"
         await call(node, method, path, status, url, body, **node.organiser)
+
+
+async def test_idea_answers_match_their_schemas(node: Served) -> None:
+    if not is_served(node, "PUT", "/api/v1/proposals/{id}/vote"):
+        pytest.skip("PUT /api/v1/proposals/{id}/vote is not served yet")
+    now = int(time.time() * 1000)
+    idea = await call(
+        node, "POST", "/api/v1/ideas", 201, body={"title": "Tea"}, **node.organiser
+    )
+    body = {
+        "title": "Which day?",
+        "kind": "choose_one",
+        "options": [{"id": "mon", "label": "Monday"}, {"id": "tue", "label": "Tue"}],
+        "closes_at": now + DAY,
+        "idea": idea["id"],
+    }
+    proposal = (await publish(node, "proposal.opened", body))["id"]
+    org = node.organiser
+    calls = [
+        ("PUT", "/api/v1/ideas/{id}/support", idea["id"], None, 200),
+        ("DELETE", "/api/v1/ideas/{id}/support", idea["id"], None, 204),
+        ("PUT", "/api/v1/proposals/{id}/vote", proposal, {"choice": "mon"}, 200),
+        ("GET", "/api/v1/proposals/{id}/vote", proposal, None, 200),
+        ("GET", "/api/v1/proposals/{id}/votes", proposal, None, 200),
+        ("DELETE", "/api/v1/proposals/{id}/vote", proposal, None, 204),
+        ("POST", "/api/v1/proposals/{id}/decide", proposal, {"text": "Done"}, 201),
+    ]
+    for method, path, thing, request, status in calls:
+        url = path.replace("{id}", thing)
+        await call(node, method, path, status, url, request, **org)
+    decided = await call(
+        node, "POST", "/api/v1/tasks", 201, body={"title": "Go"}, **org
+    )
+    assert decided["type"] == "task.created"

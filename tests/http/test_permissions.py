@@ -25,6 +25,8 @@ import pytest
 
 from node.http.problems import STATUS
 from tests.http.conftest import Served, make_settings
+from tests.http.test_casework_api import casework_record
+from tests.http.test_delegates_api import closed_decision
 from tests.http.test_openapi import (
     app_operations,
     built_app,
@@ -190,6 +192,23 @@ async def answered(world: World, caller: str, headers: dict[str, str]) -> Call:
     return Call({"id": meeting})
 
 
+async def open_proposal(world: World, caller: str, headers: dict[str, str]) -> Call:
+    """A fresh, open proposal of this group, and a vote for it."""
+    await world.ids()
+    options = [{"id": "tea", "label": "Tea"}, {"id": "coffee", "label": "Coffee"}]
+    body = {"title": "Drinks", "kind": "choose_one", "options": options,
+            "closes_at": 2**50}  # fmt: skip
+    request = {"type": "proposal.opened", "body": body}
+    event = await world.organiser_call("POST", "/api/v1/events", request)
+    return Call({"id": event["id"]}, body={"choice": "tea"})
+
+
+async def decide_body(world: World, caller: str, headers: dict[str, str]) -> Call:
+    """A fresh, open proposal of this group, and what its decision says."""
+    call = await open_proposal(world, caller, headers)
+    return Call(call.params, body={"text": "Tea it is."})
+
+
 NEED = {"type": "need.posted", "body": {"title": "Chairs", "category": "goods"}}
 
 
@@ -254,11 +273,141 @@ ROWS = [
     Row("GET", "/api/v1/networks", public()),
     Row("GET", "/api/v1/networks/{id}", public(), with_id("network.formed")),
     # --- ideas ---
+    Row("GET", "/api/v1/ideas", public()),
+    Row("POST", "/api/v1/ideas", members(201), body({"title": "A bake sale"})),
+    Row("GET", "/api/v1/ideas/{id}", public(), with_id("idea.proposed")),
+    Row("PUT", "/api/v1/ideas/{id}/support", members(200), with_id("idea.proposed")),
+    Row("DELETE", "/api/v1/ideas/{id}/support", members(204), with_id("idea.proposed")),
+    Row("GET", "/api/v1/proposals", public()),
+    Row("GET", "/api/v1/proposals/{id}", public(), with_id("proposal.opened")),
+    Row("PUT", "/api/v1/proposals/{id}/vote", members(200), open_proposal),
+    Row("GET", "/api/v1/proposals/{id}/vote", members(200), open_proposal),
+    Row("DELETE", "/api/v1/proposals/{id}/vote", members(204), open_proposal),
+    Row("GET", "/api/v1/proposals/{id}/votes", organisers(200), open_proposal),
+    Row("POST", "/api/v1/proposals/{id}/decide", organisers(201), decide_body),
+    Row("GET", "/api/v1/decisions/{id}", public(), with_id("proposal.decided")),
+    Row("GET", "/api/v1/tasks", public()),
+    Row("POST", "/api/v1/tasks", organisers(201), body({"title": "Book the hall"})),
     # --- delegates ---
+    Row(
+        "GET",
+        "/api/v1/networks/{id}/decisions",
+        public(),
+        with_id("network.formed"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/network-decisions/{id}",
+        public(),
+        with_id("network.decision_opened"),
+    ),
+    Row(
+        "PUT",
+        "/api/v1/network-decisions/{id}/vote",
+        organisers(201),
+        with_id("network.decision_opened", {"choice": "hall"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/network-decisions/{id}/decide",
+        organisers(201),
+        closed_decision,
+    ),
     # --- knowhow ---
+    Row("GET", "/api/v1/guides", public()),
+    Row("GET", "/api/v1/guides/{id}", public(), with_id("guide.published")),
+    Row("GET", "/api/v1/advisers", public()),
+    Row("GET", "/api/v1/questions", public()),
+    Row("GET", "/api/v1/questions/{id}", public(), with_id("question.asked")),
     # --- mutualaid ---
+    Row("GET", "/api/v1/needs", public()),
+    Row("GET", "/api/v1/offers", public()),
+    Row("GET", "/api/v1/needs/{id}", public(), with_id("need.posted")),
+    Row("GET", "/api/v1/offers/{id}", public(), with_id("offer.posted")),
+    Row("GET", "/api/v1/needs/{id}/matches", public(), with_id("need.posted")),
+    Row("GET", "/api/v1/offers/{id}/matches", public(), with_id("offer.posted")),
     # --- pledges ---
+    Row("GET", "/api/v1/pledge-targets", public()),
+    Row("GET", "/api/v1/pledge-targets/{id}", public(), with_id("pledge.target_set")),
+    Row(
+        "PUT",
+        "/api/v1/pledge-targets/{id}/pledge",
+        members(200),
+        with_id("pledge.target_set", {"pence": 500}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/pledge-targets/{id}/pledge",
+        members(200),
+        with_id("pledge.target_set"),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/pledge-targets/{id}/pledge",
+        members(204),
+        with_id("pledge.target_set"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/pledge-targets/{id}/pledges",
+        organisers(200),
+        with_id("pledge.target_set"),
+    ),
     # --- casework ---
+    Row(
+        "POST",
+        "/api/v1/one-to-ones",
+        organisers(201),
+        body({"person": "A", "held_at": 1}),
+    ),
+    Row("GET", "/api/v1/one-to-ones", organisers(200)),
+    Row(
+        "GET",
+        "/api/v1/one-to-ones/{id}",
+        organisers(200),
+        casework_record("one-to-ones"),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/one-to-ones/{id}",
+        organisers(200),
+        casework_record("one-to-ones", {"notes": "Keen on the allotments"}),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/one-to-ones/{id}",
+        organisers(204),
+        casework_record("one-to-ones"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/cases",
+        organisers(201),
+        body({"person": "A", "problem": "Damp"}),
+    ),
+    Row("GET", "/api/v1/cases", organisers(200)),
+    Row("GET", "/api/v1/cases/{id}", organisers(200), casework_record("cases")),
+    Row(
+        "PATCH",
+        "/api/v1/cases/{id}",
+        organisers(200),
+        casework_record("cases", {"next_step": "Ring the council"}),
+    ),
+    Row("DELETE", "/api/v1/cases/{id}", organisers(204), casework_record("cases")),
+    Row(
+        "POST",
+        "/api/v1/cases/{id}/actions",
+        organisers(201),
+        casework_record("cases", {"text": "Wrote a letter"}),
+    ),
+    Row("GET", "/api/v1/activity", organisers(200)),
+    Row(
+        "POST",
+        "/api/v1/activity/report",
+        organisers(201),
+        body({"starts_at": 0, "ends_at": 1}),
+    ),
+    Row("GET", "/api/v1/groups/{feed}/activity", public(), with_query()),
     # --- accounts ---------------------------------------------------------
     Row("POST", "/api/v1/session", public(200), log_in),
     Row("DELETE", "/api/v1/session", public(204)),

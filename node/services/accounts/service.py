@@ -296,6 +296,9 @@ class Accounts:
             "tokens": [_plain(t) for t in held.tokens],
             "audit": [_plain(a) for a in held.audit],
             "rsvps": [_plain(r) for r in held.rsvps],
+            "pledges": [_plain(p) for p in held.pledges],
+            "supports": [_plain(s) for s in held.supports],
+            "votes": [_plain(v) for v in held.votes],
         }
 
     async def erase_me(self, grant: TokenGrant) -> None:

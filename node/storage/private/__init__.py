@@ -15,8 +15,10 @@ of it ever enters a feed, a federation response or a peer's hands.
   sealing personal data with it; erasure destroys the key.
 - ``store`` (``PrivateStore``: tokens, audit log, export), ``members``
   (accounts, roles, erasure), ``credentials`` (invites, reset codes,
-  passwords, sessions) and ``rsvps`` (members' named RSVPs, sealed, and
-  their counts).
+  passwords, sessions), ``rsvps`` (members' named RSVPs, sealed, and
+  their counts), ``ideas`` (members' supports and votes, sealed),
+  ``pledges`` (members' pledges, sealed) and ``casework``
+  (organisers' 1-to-1s and cases, each sealed with a key of its own).
 
 Secrets are kept only as SHA-256 and found by ``uuid5(namespace, hash)``: one
 fast hash and one load per request. A fast hash is safe for a 256-bit random
@@ -34,11 +36,21 @@ from node.storage.private.aggregates import (
     Session,
 )
 from node.storage.private.app import DB_FILE, PrivateData, create_encryption_key
+from node.storage.private.casework import (
+    KINDS,
+    ActivityCounts,
+    CaseworkStore,
+    StoredRecord,
+)
 from node.storage.private.credentials import Credentials, csrf_token
+from node.storage.private.ideas import IdeaBook, IdeaStore
 from node.storage.private.members import Members
+from node.storage.private.pledges import PledgeBook, PledgeStore
 from node.storage.private.records import (
     AuditRecord,
     Export,
+    HeldPledge,
+    IdeaSupport,
     InviteInfo,
     IssuedCode,
     IssuedInvite,
@@ -46,11 +58,13 @@ from node.storage.private.records import (
     IssuedToken,
     MemberInfo,
     NamedRsvp,
+    Pledge,
     Rsvp,
     RsvpCounts,
     SessionInfo,
     TokenGrant,
     TokenInfo,
+    Vote,
 )
 from node.storage.private.rsvps import ANSWERS, Occasion, RsvpBook, RsvpStore
 from node.storage.private.store import PrivateStore
@@ -58,14 +72,21 @@ from node.storage.private.store import PrivateStore
 __all__ = [
     "ANSWERS",
     "DB_FILE",
+    "KINDS",
     "ROLES",
     "TOKEN_NAMESPACE",
     "Account",
+    "ActivityCounts",
     "ApiToken",
     "AuditEntry",
     "AuditRecord",
+    "CaseworkStore",
     "Credentials",
     "Export",
+    "HeldPledge",
+    "IdeaBook",
+    "IdeaStore",
+    "IdeaSupport",
     "Invite",
     "InviteInfo",
     "IssuedCode",
@@ -76,6 +97,9 @@ __all__ = [
     "Members",
     "NamedRsvp",
     "Occasion",
+    "Pledge",
+    "PledgeBook",
+    "PledgeStore",
     "PrivateData",
     "PrivateStore",
     "ResetCode",
@@ -85,8 +109,10 @@ __all__ = [
     "RsvpStore",
     "Session",
     "SessionInfo",
+    "StoredRecord",
     "TokenGrant",
     "TokenInfo",
+    "Vote",
     "create_encryption_key",
     "csrf_token",
 ]

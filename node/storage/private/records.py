@@ -13,6 +13,8 @@ from uuid import UUID
 __all__ = [
     "AuditRecord",
     "Export",
+    "HeldPledge",
+    "IdeaSupport",
     "InviteInfo",
     "IssuedCode",
     "IssuedInvite",
@@ -20,11 +22,13 @@ __all__ = [
     "IssuedToken",
     "MemberInfo",
     "NamedRsvp",
+    "Pledge",
     "Rsvp",
     "RsvpCounts",
     "SessionInfo",
     "TokenGrant",
     "TokenInfo",
+    "Vote",
 ]
 
 
@@ -172,6 +176,50 @@ class RsvpCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class Pledge:
+    """A member's pledge to a target: one amount of the target's kind.
+
+    ``others``: counted only once that many other members pledge too (None:
+    unconditional).
+    """
+
+    target: str
+    pence: int | None
+    hours: int | None
+    skills: tuple[str, ...]
+    others: int | None
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPledge:
+    """A current member's pledge; the name only where organisers see it."""
+
+    account_id: UUID
+    display_name: str | None
+    pledge: Pledge
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaSupport:
+    """An idea a member supports (the event id of its ``idea.proposed``)."""
+
+    idea: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """A member's vote on a proposal: a choice or a ranking, and a reason."""
+
+    proposal: str
+    choice: str | None
+    ranking: list[str] | None
+    reason: str | None
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Export:
     """Everything the node holds about one account."""
 
@@ -182,3 +230,6 @@ class Export:
     tokens: list[TokenInfo]
     audit: list[AuditRecord]
     rsvps: list[Rsvp] = field(default_factory=list)
+    pledges: list[Pledge] = field(default_factory=list)
+    supports: list[IdeaSupport] = field(default_factory=list)
+    votes: list[Vote] = field(default_factory=list)

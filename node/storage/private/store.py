@@ -33,8 +33,11 @@ from node.storage.private.app import (
     open_application,
     storage_errors,
 )
+from node.storage.private.casework import CaseworkStore
 from node.storage.private.credentials import Credentials
+from node.storage.private.ideas import IdeaStore
 from node.storage.private.members import Members, check_role
+from node.storage.private.pledges import PledgeStore
 from node.storage.private.records import (
     AuditRecord,
     Export,
@@ -67,6 +70,12 @@ class PrivateStore:
         self.credentials = Credentials(app, vault, lock, self.members)
         #: Members' named RSVPs, and the counts of them.
         self.rsvps = RsvpStore(app, vault, lock, self.members)
+        #: Members' supports of ideas and votes on proposals, sealed.
+        self.ideas = IdeaStore(app, vault, lock, self.members)
+        #: Organisers' 1-to-1 notes and cases, each sealed with its own key.
+        self.casework = CaseworkStore(app, node_key, lock, self.members)
+        #: Members' pledges, and what counts of them.
+        self.pledges = PledgeStore(app, vault, lock, self.members)
 
     @classmethod
     def open(cls, settings: Settings) -> PrivateStore:
@@ -228,6 +237,9 @@ class PrivateStore:
             tokens=self.tokens_of(account_id),
             audit=self.audit_of(str(account_id)),
             rsvps=self.rsvps.of(account_id),
+            supports=self.ideas.supports_of(account_id),
+            votes=self.ideas.votes_of(account_id),
+            pledges=self.pledges.of(account_id),
         )
 
     def _find_tokens(self, text: str) -> list[ApiToken]:
