@@ -30,11 +30,11 @@ from node.http.networks import network_routes
 from node.http.places import place_routes
 from node.http.pledges import pledge_routes
 from node.http.problems import problems_middleware
-from node.http.ratelimit import rate_limit_middleware
+from node.http.ratelimit import client_address, rate_limit_middleware
 from node.http.routes import routes
 from node.http.rsvps import rsvp_routes
 from node.services.runtime import NodeServices
-from node.web import web_routes
+from node.web import setup_pages, web_routes
 
 __all__ = ["AccessLogger", "create_app"]
 
@@ -132,6 +132,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services_context(settings, services, seed_peers))
+    setup_pages(app, client_address=lambda r: client_address(r, settings.proxies))
     app.add_routes(routes)
     app.add_routes(federation_routes)
     app.add_routes(account_routes)

@@ -1,13 +1,8 @@
-"""Every ``web.AppKey`` of the application, declared in one place."""
+"""The ``web.AppKey``s of the API, declared once in ``node.web.keys``."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from node.web.keys import SERVICES, SETTINGS
 
-from node.config import Settings
-from node.services.runtime import NodeServices
-
+# The pages (``node.web``, a layer below) read the same keys: one declaration.
 __all__ = ["SERVICES", "SETTINGS"]
-
-SETTINGS = web.AppKey("settings", Settings)
-SERVICES = web.AppKey("services", NodeServices)

@@ -66,6 +66,10 @@ def app_operations(app: web.Application) -> set[tuple[str, str]]:
             continue
         resource = route.resource
         assert resource is not None
+        # The web pages are HTML, not the API: tests/http/test_pages.py.
+        page = getattr(route.handler, "__module__", "").startswith("node.web.")
+        if page or isinstance(resource, web.StaticResource):
+            continue
         found.add((route.method, resource.canonical))
     return found
 
