@@ -183,7 +183,16 @@ async def test_the_keyboard_reaches_the_nav_and_the_login_form_in_order(
     seen = await tab_until_submit(page)
     assert seen[0]["href"] == "#main", f"the first stop is not the skip link: {seen}"
     nav = [stop["text"] for stop in seen if stop["in_nav"]]
-    assert nav == ["Home", "Network", "Meetings", "Campaigns", "Log in"], seen
+    assert nav == [
+        "Home",
+        "Network",
+        "Meetings",
+        "Campaigns",
+        "Ideas",
+        "Know-how",
+        "Mutual aid",
+        "Log in",
+    ], seen
     last_nav = max(n for n, stop in enumerate(seen) if stop["in_nav"])
     form = [stop["name"] or stop["text"] for stop in seen[last_nav + 1 :]]
     assert form == ["login", "password", "Log in"], seen
