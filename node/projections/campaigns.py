@@ -35,10 +35,23 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import campaigns_sql as sql
+from node.projections.fields import (
+    decode_ts_cursor,
+    encode_cursor,
+)
+from node.projections.fields import (
+    integer as _integer,
+)
+from node.projections.fields import (
+    mapping as _object,
+)
+from node.projections.fields import (
+    text as _text,
+)
 from node.projections.geo import Near
-from node.projections.model import InvalidCursorError, Projected, clamp
+from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
-from protocol import Event, JsonObject, ProtocolError, base64url
+from protocol import Event, JsonObject
 
 __all__ = [
     "MAX_PAGE",
@@ -351,36 +364,9 @@ def _record(
     return CampaignRecord(row, refs, names, distance)
 
 
-def _object(value: JsonObject, key: str) -> JsonObject:
-    inner = value.get(key)
-    return inner if isinstance(inner, dict) else {}
-
-
-def _text(value: JsonObject, key: str) -> str | None:
-    inner = value.get(key)
-    return inner if isinstance(inner, str) else None
-
-
-def _integer(value: JsonObject, key: str) -> int | None:
-    inner = value.get(key)
-    return inner if type(inner) is int else None
-
-
 def _encode_cursor(row: sqlite3.Row) -> str:
-    return base64url.encode(orjson.dumps([row["ts"], row["id"]]))
+    return encode_cursor(row["ts"], row["id"])
 
 
 def _decode_cursor(text: str) -> tuple[int, str]:
-    try:
-        value = orjson.loads(base64url.decode(text, field="after"))
-    except (ProtocolError, orjson.JSONDecodeError):
-        raise InvalidCursorError("after is not a campaigns cursor") from None
-    if not (
-        isinstance(value, list)
-        and len(value) == 2
-        and type(value[0]) is int
-        and abs(value[0]) <= _START_TS
-        and isinstance(value[1], str)
-    ):
-        raise InvalidCursorError("after is not a campaigns cursor")
-    return value[0], value[1]
+    return decode_ts_cursor(text, "a campaigns cursor")

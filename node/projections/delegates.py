@@ -43,9 +43,13 @@ from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import delegates_sql as sql
 from node.projections import networks
-from node.projections.model import InvalidCursorError, Projected, clamp
+from node.projections.fields import (
+    decode_ts_cursor,
+    encode_cursor,
+)
+from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
-from protocol import JsonObject, JsonValue, ProtocolError, base64url
+from protocol import JsonObject, JsonValue
 
 __all__ = [
     "MAX_PAGE",
@@ -378,20 +382,8 @@ def _json(feeds: Iterable[str]) -> str:
 
 
 def _encode_cursor(row: sqlite3.Row) -> str:
-    return base64url.encode(orjson.dumps([row["ts"], row["id"]]))
+    return encode_cursor(row["ts"], row["id"])
 
 
 def _decode_cursor(text: str) -> tuple[int, str]:
-    try:
-        value = orjson.loads(base64url.decode(text, field="after"))
-    except (ProtocolError, orjson.JSONDecodeError):
-        raise InvalidCursorError("after is not a decisions cursor") from None
-    if not (
-        isinstance(value, list)
-        and len(value) == 2
-        and type(value[0]) is int
-        and abs(value[0]) <= _START_TS
-        and isinstance(value[1], str)
-    ):
-        raise InvalidCursorError("after is not a decisions cursor")
-    return value[0], value[1]
+    return decode_ts_cursor(text, "a decisions cursor")

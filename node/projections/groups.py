@@ -19,6 +19,8 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import sql
+from node.projections.fields import integer as _integer
+from node.projections.fields import text as _text
 from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
@@ -28,7 +30,6 @@ from protocol import (
     EventId,
     FeedId,
     JsonObject,
-    JsonValue,
     ProtocolError,
     base64url,
     decode_event,
@@ -187,16 +188,6 @@ def _upsert(cursor: SQLiteCursor, event: Event) -> None:
             "match_text": f"{name}\n{area or ''}".casefold(),
         },
     )
-
-
-def _text(value: JsonObject, key: str) -> str | None:
-    field = value.get(key)
-    return field if isinstance(field, str) else None
-
-
-def _integer(value: JsonObject, key: str) -> int | None:
-    field: JsonValue = value.get(key)
-    return field if type(field) is int else None
 
 
 def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:

@@ -16,8 +16,12 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import ideas_sql as sql
-from node.projections.model import InvalidCursorError, clamp
-from protocol import JsonObject, JsonValue, ProtocolError, base64url
+from node.projections.fields import (
+    decode_ts_cursor,
+    encode_cursor,
+)
+from node.projections.model import clamp
+from protocol import JsonObject, JsonValue
 
 __all__ = [
     "IDEA_STATUSES",
@@ -361,20 +365,8 @@ def _group(cursor: SQLiteCursor, feed: str) -> JsonObject:
 
 
 def _encode_cursor(ts: int, item_id: str) -> str:
-    return base64url.encode(orjson.dumps([ts, item_id]))
+    return encode_cursor(ts, item_id)
 
 
 def _decode_cursor(text: str) -> tuple[int, str]:
-    try:
-        value = orjson.loads(base64url.decode(text, field="after"))
-    except (ProtocolError, orjson.JSONDecodeError):
-        raise InvalidCursorError("after is not a cursor of this listing") from None
-    if not (
-        isinstance(value, list)
-        and len(value) == 2
-        and type(value[0]) is int
-        and abs(value[0]) <= _START_TS
-        and isinstance(value[1], str)
-    ):
-        raise InvalidCursorError("after is not a cursor of this listing")
-    return value[0], value[1]
+    return decode_ts_cursor(text, "a cursor of this listing")

@@ -26,6 +26,7 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import meetings_sql as sql
+from node.projections.fields import text as _text
 from node.projections.geo import Near
 from node.projections.model import Projected
 from node.projections.recurrence import Recurrence, last_start
@@ -276,11 +277,6 @@ _HANDLERS: dict[str, Callable[[SQLiteCursor, Event, JsonObject], None]] = {
 
 def _dumps(value: JsonValue) -> str:
     return orjson.dumps(value).decode()
-
-
-def _text(value: JsonObject, key: str) -> str | None:
-    field = value.get(key)
-    return field if isinstance(field, str) else None
 
 
 def _integer(value: JsonObject, key: str) -> int:

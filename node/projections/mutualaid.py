@@ -30,6 +30,8 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import mutualaid_sql as sql
+from node.projections.fields import integer as _integer
+from node.projections.fields import text as _text
 from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
@@ -356,16 +358,6 @@ def matches(
 
 def _blocked(blocked: Iterable[str]) -> str:
     return orjson.dumps(sorted(set(blocked))).decode()
-
-
-def _text(value: JsonObject, key: str) -> str | None:
-    inner = value.get(key)
-    return inner if isinstance(inner, str) else None
-
-
-def _integer(value: JsonObject, key: str) -> int | None:
-    inner = value.get(key)
-    return inner if type(inner) is int else None
 
 
 def _encode_cursor(row: sqlite3.Row) -> str:

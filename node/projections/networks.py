@@ -25,10 +25,20 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import networks_sql as sql
+from node.projections.fields import (
+    decode_text_cursor,
+    encode_cursor,
+)
+from node.projections.fields import (
+    integer as _integer,
+)
+from node.projections.fields import (
+    text as _text,
+)
 from node.projections.geo import Near
-from node.projections.model import InvalidCursorError, Projected, clamp
+from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
-from protocol import Event, JsonObject, JsonValue, ProtocolError, base64url
+from protocol import Event, JsonObject, JsonValue
 
 __all__ = [
     "KINDS",
@@ -312,29 +322,9 @@ def _blocked(blocked: Iterable[str]) -> str:
     return orjson.dumps(sorted(blocked)).decode()
 
 
-def _text(value: JsonObject, key: str) -> str | None:
-    inner = value.get(key)
-    return inner if isinstance(inner, str) else None
-
-
-def _integer(value: JsonObject, key: str) -> int | None:
-    inner = value.get(key)
-    return inner if type(inner) is int else None
-
-
 def _encode_cursor(row: sqlite3.Row) -> str:
-    return base64url.encode(orjson.dumps([row["sort_name"], row["id"]]))
+    return encode_cursor(row["sort_name"], row["id"])
 
 
 def _decode_cursor(text: str) -> tuple[str, str]:
-    try:
-        value = orjson.loads(base64url.decode(text, field="after"))
-    except (ProtocolError, orjson.JSONDecodeError):
-        raise InvalidCursorError("after is not a networks cursor") from None
-    if not (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(part, str) for part in value)
-    ):
-        raise InvalidCursorError("after is not a networks cursor")
-    return value[0], value[1]
+    return decode_text_cursor(text, "a networks cursor")
