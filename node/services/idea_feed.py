@@ -10,10 +10,9 @@ time it is asked, then kept in step by the writer's listener.
 
 from __future__ import annotations
 
-import threading
-
+from node.services.own_feed import LatestOwn
 from node.storage.feeds import FeedStore, Logged
-from protocol import Event, FeedId
+from protocol import FeedId, JsonObject
 
 __all__ = ["COUNTED", "DECIDED", "OwnFeedIdeas"]
 
@@ -28,53 +27,33 @@ class OwnFeedIdeas:
     """
 
     def __init__(self, store: FeedStore, feed: FeedId) -> None:
-        self._store, self._feed = store, feed
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[int, int]] = {}
-        self._decided: set[str] = set()
-        self._scanned = False
+        """Follow ``feed`` in ``store``."""
+        self._counts = LatestOwn(store, feed, COUNTED, _idea)
+        self._decided = LatestOwn(store, feed, DECIDED, _proposal)
 
     def stored(self, logged: list[Logged]) -> None:
         """Note newly stored events of the own feed (the writer's listener)."""
-        with self._lock:
-            for item in logged:
-                self._note(item.event)
+        self._counts.stored(logged)
+        self._decided.stored(logged)
 
     def supporters(self, idea: str) -> int | None:
         """The latest published count of the idea, None when none (blocking)."""
-        self._scan()
-        with self._lock:
-            found = self._counts.get(idea)
-        return None if found is None else found[1]
+        body = self._counts.get(idea)
+        supporters = None if body is None else body.get("supporters")
+        return supporters if type(supporters) is int else None
 
     def is_decided(self, proposal: str) -> bool:
         """Whether the own feed holds a decision of the proposal (blocking)."""
-        self._scan()
-        with self._lock:
-            return proposal in self._decided
+        return self._decided.get(proposal) is not None
 
-    def _scan(self) -> None:
-        if self._scanned:
-            return
-        after = 0
-        while events := self._store.read(self._feed, after, 1000):
-            with self._lock:
-                for event in events:
-                    self._note(event)
-            after = events[-1].seq
-        self._scanned = True
 
-    def _note(self, event: Event) -> None:
-        if event.feed != self._feed or event.body is None:
-            return
-        if event.type == COUNTED:
-            idea, supporters = event.body.get("idea"), event.body.get("supporters")
-            if not isinstance(idea, str) or type(supporters) is not int:
-                return
-            held = self._counts.get(idea)
-            if held is None or held[0] < event.seq:
-                self._counts[idea] = (event.seq, supporters)
-        elif event.type == DECIDED:
-            proposal = event.body.get("proposal")
-            if isinstance(proposal, str):
-                self._decided.add(proposal)
+def _idea(body: JsonObject) -> str | None:
+    idea = body.get("idea")
+    return (
+        idea if isinstance(idea, str) and type(body.get("supporters")) is int else None
+    )
+
+
+def _proposal(body: JsonObject) -> str | None:
+    proposal = body.get("proposal")
+    return proposal if isinstance(proposal, str) else None

@@ -26,7 +26,6 @@ until enough pledges count somewhere.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
 from typing import cast
 
@@ -34,9 +33,10 @@ import orjson
 
 from node.errors import ConflictError
 from node.projections.pledges import TargetRecord
-from node.storage.feeds import FeedStore, Logged
+from node.services.own_feed import LatestOwn
+from node.storage.feeds import FeedStore
 from node.storage.private import HeldPledge, Pledge
-from protocol import Event, FeedId, JsonObject, JsonValue, SchemaViolationError
+from protocol import FeedId, JsonObject, JsonValue, SchemaViolationError
 
 __all__ = [
     "REPORTED",
@@ -275,47 +275,14 @@ def pledge_view(held: HeldPledge, is_counted: bool) -> JsonObject:
     }
 
 
-class PublishedTotals:
-    """The own feed's latest totals per target, as published.
-
-    Built by one scan of the own feed the first time it is asked, then kept
-    in step by the writer's listener (which also sees reports an organiser
-    publishes by hand). Thread-safe: the writer thread and the read pool
-    both use it.
-    """
+class PublishedTotals(LatestOwn[str]):
+    """The own feed's latest totals per target, as published."""
 
     def __init__(self, store: FeedStore, feed: FeedId) -> None:
-        self._store, self._feed = store, feed
-        self._lock = threading.Lock()
-        self._latest: dict[str, tuple[int, JsonObject]] = {}
-        self._scanned = False
+        """Follow the reports of ``feed`` in ``store``."""
+        super().__init__(store, feed, REPORTED, _target)
 
-    def stored(self, logged: list[Logged]) -> None:
-        """Note newly stored reports of the own feed (the writer's listener)."""
-        with self._lock:
-            for item in logged:
-                self._note(item.event)
 
-    def get(self, target: str) -> JsonObject | None:
-        """The latest published body for the target (blocking)."""
-        if not self._scanned:
-            after = 0
-            while events := self._store.read(self._feed, after, 1000):
-                with self._lock:
-                    for event in events:
-                        self._note(event)
-                after = events[-1].seq
-            self._scanned = True
-        with self._lock:
-            found = self._latest.get(target)
-        return None if found is None else found[1]
-
-    def _note(self, event: Event) -> None:
-        if event.feed != self._feed or event.type != REPORTED or event.body is None:
-            return
-        target = event.body.get("target")
-        if not isinstance(target, str):
-            return
-        held = self._latest.get(target)
-        if held is None or held[0] < event.seq:
-            self._latest[target] = (event.seq, event.body)
+def _target(body: JsonObject) -> str | None:
+    target = body.get("target")
+    return target if isinstance(target, str) else None
