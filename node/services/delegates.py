@@ -250,15 +250,19 @@ class Delegates:
 
     async def _record(self, decision_id: str) -> DecisionRecord:
         node = self.node
-        blocked = await node.read(node.store.federation.blocked)
-        found = await node.read(
-            lambda: node.readmodels.query(
-                delegates.get_decision, decision_id, blocked=blocked
+        for attempt in range(2):
+            blocked = await node.read(node.store.federation.blocked)
+            found = await node.read(
+                node.readmodels.query,
+                delegates.get_decision,
+                decision_id,
+                blocked=blocked,
             )
-        )
-        if found is None:
-            raise NotFoundError(f"no network decision {decision_id} is held here")
-        return found
+            if found is not None:
+                return found
+            if attempt == 0 and not await node.settled():
+                break
+        raise NotFoundError(f"no network decision {decision_id} is held here")
 
 
 def _organiser(grant: TokenGrant) -> None:

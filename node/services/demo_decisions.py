@@ -264,13 +264,27 @@ async def _held(
     Raises:
         DemoActivityError: It has not arrived by ``deadline`` (``time.monotonic``).
     """
+    await _shown(session, node, f"/api/v1/events/{event_id}", deadline)
+
+
+async def _shown(
+    session: aiohttp.ClientSession, node: NodeApi, path: str, deadline: float
+) -> None:
+    """Wait until ``node`` answers ``GET path`` with 200.
+
+    Stored is not enough before acting on a thing: its read model must show
+    it too.
+
+    Raises:
+        DemoActivityError: Not by ``deadline`` (``time.monotonic``).
+    """
     while True:
-        async with session.get(f"{node.url}/api/v1/events/{event_id}") as response:
+        async with session.get(f"{node.url}{path}") as response:
             await response.read()
         if response.status == 200:
             return
         if monotonic() > deadline:
-            raise DemoActivityError(f"{node.url} never received {event_id}")
+            raise DemoActivityError(f"{node.url} never showed {path}")
         await asyncio.sleep(_POLL_SECONDS)
 
 
@@ -328,7 +342,7 @@ async def _delegates_decide(
         ("rhymney", "The library offered the room for free."),
     )
     for node, (choice, reason) in zip(nodes, choices, strict=False):
-        await _held(session, node, decision, deadline)
+        await _shown(session, node, f"/api/v1/network-decisions/{decision}", deadline)
         vote: JsonObject = {"choice": choice, "reason": reason}
         url = f"{node.url}/api/v1/network-decisions/{decision}/vote"
         cast = await _call(session, "PUT", url, vote, _organiser(node))
@@ -400,7 +414,7 @@ async def _pledges(
         {"hours": 6},
     )
     for node, pledger, body in zip(nodes, pledgers, pledges, strict=False):
-        await _held(session, node, target, deadline)
+        await _shown(session, node, f"/api/v1/pledge-targets/{target}", deadline)
         url = f"{node.url}/api/v1/pledge-targets/{target}/pledge"
         await _call(session, "PUT", url, body, pledger)
 

@@ -368,14 +368,17 @@ class Pledges:
 
     async def _target(self, target_id: str) -> TargetRecord:
         node = self.node
-        blocked = await node.read(node.store.federation.blocked)
-        found = await node.read(
-            node.readmodels.query,
-            pledges.get_target,
-            target_id,
-            now=node.clock(),
-            blocked=blocked,
-        )
-        if found is None:
-            raise NotFoundError(f"no pledge target {target_id} is held here")
-        return found
+        for attempt in range(2):
+            blocked = await node.read(node.store.federation.blocked)
+            found = await node.read(
+                node.readmodels.query,
+                pledges.get_target,
+                target_id,
+                now=node.clock(),
+                blocked=blocked,
+            )
+            if found is not None:
+                return found
+            if attempt == 0 and not await node.settled():
+                break
+        raise NotFoundError(f"no pledge target {target_id} is held here")

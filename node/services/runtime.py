@@ -211,6 +211,20 @@ class NodeServices:
         self.private.close()
         self.readmodels.close()
 
+    async def settled(self, timeout: float = 3.0) -> bool:  # noqa: ASYNC109
+        """Wait at most ``timeout`` seconds for the read models to hold all.
+
+        A command acting on a thing it looks up in a read model settles first
+        when the lookup misses, so an event stored a moment ago (by sync or a
+        publish) is not refused as unknown; a page settles after a change, so
+        the page it leads to shows it.
+
+        Returns:
+            Whether the read models caught up in time.
+        """
+        position = await self.read(self.store.max_position)
+        return await self.projector.caught_up(position, timeout)
+
     async def read(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a blocking read in the read pool."""
         loop = asyncio.get_running_loop()
