@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "HTTP_STATUS",
     "CatchingUpError",
     "ConfigError",
     "ConflictError",
@@ -80,3 +81,28 @@ class StorageUnavailableError(NodeError):
     """The database could not be reached or refused the operation."""
 
     code = "unavailable"
+
+
+#: Stable code → HTTP status (DESIGN §8 of the contract, ``docs/api.md#errors``).
+HTTP_STATUS = {
+    "malformed": 400,
+    "non-canonical": 400,
+    "too-large": 413,
+    "unknown-version": 422,
+    "bad-signature": 422,
+    "bad-body-hash": 422,
+    "seq-gap": 409,
+    "prev-mismatch": 409,
+    "fork": 409,
+    "schema": 422,
+    "unknown-type": 422,
+    "unauthorised": 401,
+    "forbidden": 403,
+    "not-found": 404,
+    "method-not-allowed": 405,
+    "conflict": 409,
+    "rate-limited": 429,
+    "catching-up": 503,
+    "unavailable": 503,
+    "internal": 500,
+}

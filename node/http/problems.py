@@ -13,36 +13,15 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from node.errors import NodeError
+from node.errors import HTTP_STATUS, NodeError
 from protocol import ProtocolError
 
 __all__ = ["STATUS", "problem", "problems_middleware"]
 
 logger = logging.getLogger(__name__)
 
-#: Stable code → HTTP status (DESIGN §8 of the contract, ``docs/api.md#errors``).
-STATUS = {
-    "malformed": 400,
-    "non-canonical": 400,
-    "too-large": 413,
-    "unknown-version": 422,
-    "bad-signature": 422,
-    "bad-body-hash": 422,
-    "seq-gap": 409,
-    "prev-mismatch": 409,
-    "fork": 409,
-    "schema": 422,
-    "unknown-type": 422,
-    "unauthorised": 401,
-    "forbidden": 403,
-    "not-found": 404,
-    "method-not-allowed": 405,
-    "conflict": 409,
-    "rate-limited": 429,
-    "catching-up": 503,
-    "unavailable": 503,
-    "internal": 500,
-}
+#: Stable code → HTTP status (one table: ``node.errors.HTTP_STATUS``).
+STATUS = HTTP_STATUS
 
 _TITLES = {
     "malformed": "The request is malformed",

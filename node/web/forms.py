@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from node.errors import NodeError
+from node.errors import HTTP_STATUS, NodeError
 from node.services.places import NearQuery
 from protocol import MalformedError, ProtocolError, TooLargeError
 
@@ -42,19 +42,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FORM_LIMIT = 64 * 1024
 
 #: The HTTP status a page answers with when a refusal of this code is shown.
-_STATUS = {
-    "malformed": 400,
-    "non-canonical": 400,
-    "too-large": 413,
-    "schema": 422,
-    "unauthorised": 401,
-    "forbidden": 403,
-    "not-found": 404,
-    "conflict": 409,
-    "rate-limited": 429,
-    "catching-up": 503,
-    "unavailable": 503,
-}
+_STATUS = HTTP_STATUS
 
 
 @dataclass(frozen=True, slots=True)

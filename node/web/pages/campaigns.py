@@ -15,6 +15,7 @@ from aiohttp import web
 from node.projections.campaigns import STATUSES, CampaignFilters
 from node.web import forms
 from node.web.keys import SERVICES
+from node.web.pages.pledges import subject_targets
 from node.web.render import page
 from protocol import parse_event_id
 
@@ -73,5 +74,13 @@ async def campaigns_page(request: web.Request) -> web.Response:
 async def campaign_page(request: web.Request) -> web.Response:
     """One campaign: demands, updates, actions, endorsements, outcome."""
     campaign_id = parse_event_id(request.match_info["id"], field="id")
-    campaign = await request.app[SERVICES].campaigns.get_campaign(campaign_id)
-    return await page(request, "campaign.html", campaign=campaign, nav="campaigns")
+    node = request.app[SERVICES]
+    campaign = await node.campaigns.get_campaign(campaign_id)
+    targets = await subject_targets(node, campaign_id)
+    return await page(
+        request,
+        "campaign.html",
+        campaign=campaign,
+        pledge_targets=targets,
+        nav="campaigns",
+    )

@@ -100,8 +100,15 @@ async def group_page(request: web.Request) -> web.Response:
 
 @routes.get("/networks/{id}")
 async def network_detail(request: web.Request) -> web.Response:
-    """A network: its groups, campaigns and coming meetings."""
+    """A network: its groups, campaigns, coming meetings and decisions."""
     node = request.app[SERVICES]
     network_id = parse_event_id(request.match_info["id"], field="id")
     network = await node.networks.get_network(network_id)
-    return await page(request, "network_detail.html", network=network, nav="network")
+    decisions = await node.delegates.list_decisions(network_id, limit=20)
+    return await page(
+        request,
+        "network_detail.html",
+        network=network,
+        decisions=decisions["decisions"],
+        nav="network",
+    )
