@@ -50,9 +50,11 @@ def organiser_link(args: argparse.Namespace) -> int:
 
 
 def reset_instructions(link: str) -> str:
-    """How to use a password link from a terminal (the web page comes later)."""
+    """How to use a password link: open it in a browser, or from a terminal."""
     base, _, code = link.rpartition("/reset/")
     return (
-        f"curl -X POST {base}/api/v1/reset/{code} -H 'Content-Type: application/json' "
+        f"open {link} in a browser while the node runs, or from a terminal:\n"
+        f"    curl -X POST {base}/api/v1/reset/{code} "
+        "-H 'Content-Type: application/json' "
         """-d '{"login": "your-name", "password": "at least ten characters"}'"""
     )
