@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DATA ?= data
 NAME ?= My group
 
-.PHONY: run test lint typecheck imports unit clean
+.PHONY: run test lint typecheck imports unit bench clean
 
 # The virtual environment is (re)built when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -38,6 +38,10 @@ unit: $(STAMP)
 	$(BIN)/pytest -n auto -q
 
 test: lint typecheck imports unit
+
+# The benchmarks at full size (docs/performance.md); never part of `make test`.
+bench: $(STAMP)
+	$(BIN)/tredegar bench --json bench.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

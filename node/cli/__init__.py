@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from node import __version__
-from node.cli import accounts, demo, keys, maintenance, peers, setup, tokens
+from node.cli import accounts, bench, demo, keys, maintenance, peers, setup, tokens
 from node.cli.output import fail
 
 __all__ = ["main"]
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands, common)
     maintenance.register(commands, common)
     accounts.register(commands, common)
+    bench.register(commands, common)
     return parser
 
 
