@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from protocol import base64url, canonical
 from protocol.errors import (
@@ -38,6 +39,7 @@ __all__ = [
     "Event",
     "decode_event",
     "digest",
+    "event_from_stored",
     "event_from_wire",
     "parse_event_id",
 ]
@@ -136,11 +138,11 @@ class Event:
 
     def wire_bytes(self) -> bytes:
         """Return the canonical text of the wire object, as nodes serve it."""
-        return canonical.encode(self.to_wire())
+        return canonical.dump(self.to_wire())
 
     def signed_header_bytes(self) -> bytes:
         """Return the canonical text of the signed header (without the body)."""
-        return canonical.encode(self.signed_header())
+        return canonical.dump(self.signed_header())
 
     def without_body(self) -> Event:
         """Return the same event with its body dropped, as after a redaction."""
@@ -206,6 +208,68 @@ def event_from_wire(value: JsonValue) -> Event:
     """
     if not isinstance(value, dict):
         raise MalformedError("an event is a JSON object")
+    header = _checked_header(value)
+    body = value.get("body")
+    if "body" in value and not isinstance(body, dict):
+        raise MalformedError("body is not a JSON object", field_path="body")
+    sig = value["sig"]
+    if not isinstance(sig, str):
+        raise MalformedError("sig is not text", field_path="sig")
+    base64url.decode(sig, length=64, field="sig")
+    # Every field is type-checked and the value already in the subset: encode
+    # without walking it again.
+    header_bytes = canonical.dump(header)
+    if len(header_bytes) > MAX_HEADER_BYTES:
+        raise TooLargeError(
+            f"canonical header is {len(header_bytes)} bytes, over {MAX_HEADER_BYTES}"
+        )
+    return Event(
+        feed=header["feed"],  # type: ignore[arg-type]
+        seq=header["seq"],  # type: ignore[arg-type]
+        prev=header["prev"],  # type: ignore[arg-type]
+        ts=header["ts"],  # type: ignore[arg-type]
+        type=header["type"],  # type: ignore[arg-type]
+        body_hash=header["body_hash"],  # type: ignore[arg-type]
+        body_size=header["body_size"],  # type: ignore[arg-type]
+        sig=sig,
+        body=body,  # type: ignore[arg-type]
+        id=EventId(digest(header_bytes)),
+        header_bytes=header_bytes,
+    )
+
+
+def event_from_stored(value: JsonObject, body: JsonObject | None) -> Event:
+    """Build an event from a signed header this node checked before storing it.
+
+    Nothing is checked again (the header was decoded, verified and chained
+    before it was stored); only the id and signed bytes are recomputed.
+
+    Args:
+        value: The decoded signed header (the eight fields and ``sig``).
+        body: The decoded body, or ``None`` when not held.
+
+    Returns:
+        The event.
+    """
+    header = {key: item for key, item in value.items() if key != "sig"}
+    header_bytes = canonical.dump(header)
+    return Event(
+        feed=FeedId(value["feed"]),  # type: ignore[arg-type]
+        seq=value["seq"],  # type: ignore[arg-type]
+        prev=value["prev"],  # type: ignore[arg-type]
+        ts=value["ts"],  # type: ignore[arg-type]
+        type=value["type"],  # type: ignore[arg-type]
+        body_hash=value["body_hash"],  # type: ignore[arg-type]
+        body_size=value["body_size"],  # type: ignore[arg-type]
+        sig=value["sig"],  # type: ignore[arg-type]
+        body=body,
+        id=EventId(digest(header_bytes)),
+        header_bytes=header_bytes,
+    )
+
+
+def _checked_header(value: dict[str, JsonValue]) -> JsonObject:
+    """Check the wire object's keys and header fields; return the header."""
     _check_version(value)
     keys = value.keys()
     if keys != _WIRE_FIELDS and keys != _REDACTED_FIELDS:
@@ -216,34 +280,28 @@ def event_from_wire(value: JsonValue) -> Event:
         raise TooLargeError(
             f"body_size {body_size} is over {MAX_BODY_BYTES}", field_path="body_size"
         )
-    body = value.get("body")
-    if body is not None and not isinstance(body, dict):
-        raise MalformedError("body is not a JSON object", field_path="body")
-    if "body" in value and body is None:
-        raise MalformedError("body is not a JSON object", field_path="body")
-    sig = value["sig"]
-    if not isinstance(sig, str):
-        raise MalformedError("sig is not text", field_path="sig")
-    base64url.decode(sig, length=64, field="sig")
-    event = Event(
-        feed=parse_feed_id(value["feed"]),
-        seq=seq,
-        prev=_prev(seq, value["prev"]),
-        ts=_integer(value, "ts", minimum=0),
-        type=_event_type(value["type"]),
-        body_hash=parse_event_id(value["body_hash"], field="body_hash"),
-        body_size=body_size,
-        sig=sig,
-        body=body,
-        id=EventId(""),
-        header_bytes=b"",
-    )
-    header_bytes = canonical.encode(event.header())
-    if len(header_bytes) > MAX_HEADER_BYTES:
-        raise TooLargeError(
-            f"canonical header is {len(header_bytes)} bytes, over {MAX_HEADER_BYTES}"
-        )
-    return replace(event, id=EventId(digest(header_bytes)), header_bytes=header_bytes)
+    return {
+        "body_hash": parse_event_id(value["body_hash"], field="body_hash"),
+        "body_size": body_size,
+        "feed": _feed_id(value["feed"]),
+        "prev": _prev(seq, value["prev"]),
+        "seq": seq,
+        "ts": _integer(value, "ts", minimum=0),
+        "type": _event_type(value["type"]),
+        "v": VERSION,
+    }
+
+
+@lru_cache(maxsize=4096)
+def _known_feed_id(text: str) -> FeedId:
+    return parse_feed_id(text)
+
+
+def _feed_id(text: JsonValue) -> FeedId:
+    # A page holds many events of one feed: check each feed id once.
+    if type(text) is not str:
+        return parse_feed_id(text)
+    return _known_feed_id(text)
 
 
 def _prev(seq: int, prev: JsonValue) -> EventId | None:

@@ -97,6 +97,31 @@ class SyncOptions:
     backoff_max: float = 300.0
     allow_private: bool = False
     timeout: float = 10.0
+    feeds_at_once: int = 4
+
+
+class _Room:
+    """How many more feeds the node may start replicating in this round.
+
+    Counted once per round, when the first new feed turns up, instead of
+    reading every head per new feed; a slot is taken before the pull, so
+    concurrent pulls cannot overshoot the limit.
+    """
+
+    def __init__(self, limit: int, held: Callable[[], Awaitable[int]]) -> None:
+        self._limit = limit
+        self._held = held
+        self._left: int | None = None
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> bool:
+        async with self._lock:
+            if self._left is None:
+                self._left = self._limit - await self._held()
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
 
 
 @dataclass(slots=True)
@@ -306,10 +331,8 @@ class Federation:
             heads = await transport.heads(peer.url, peer.cursor)
             if self.own_feed in heads.heads:
                 self._own_seq_seen[peer.url] = heads.heads[self.own_feed]
-            for feed, seq in heads.heads.items():
-                if feed in blocked:
-                    continue
-                await self._pull_if_behind(peer.url, feed, seq, result)
+            wanted = [(f, s) for f, s in heads.heads.items() if f not in blocked]
+            await self._pull_all(peer.url, wanted, result)
             identity = None
             if (
                 self._rounds % self.options.exchange_every == 0
@@ -333,8 +356,46 @@ class Federation:
             await self._failed(peer, error)
         return result
 
+    async def _pull_all(
+        self, url: str, wanted: Sequence[tuple[FeedId, int]], result: PeerRound
+    ) -> None:
+        """Pull every feed the peer is ahead on, a few feeds at a time.
+
+        Several feeds in flight keep the stages busy together: one feed's page
+        is fetched while another's is verified on a pool thread (verification
+        releases the GIL, so both cores verify) and a third's is stored. The
+        first failure that ends the round (the peer is unavailable or broke
+        the protocol) cancels the other pulls and is raised.
+        """
+        if not wanted:
+            return
+
+        async def held() -> int:
+            return len(await self.offload(self.store.heads))
+
+        room = _Room(self.options.max_feeds, held)
+        queue = iter(wanted)
+
+        async def worker() -> None:
+            for feed, seq in queue:  # the workers share the queue
+                await self._pull_if_behind(url, feed, seq, result, room)
+
+        workers = [
+            asyncio.create_task(worker())
+            for _ in range(min(self.options.feeds_at_once, len(wanted)))
+        ]
+        try:
+            await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in workers:
+                task.cancel()
+            outcomes = await asyncio.gather(*workers, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+
     async def _pull_if_behind(
-        self, url: str, feed: FeedId, their_seq: int, result: PeerRound
+        self, url: str, feed: FeedId, their_seq: int, result: PeerRound, room: _Room
     ) -> None:
         head = await self.offload(self.store.head, feed)
         ours = head.seq if head else 0
@@ -342,7 +403,7 @@ class Federation:
             return
         if feed == self.own_feed:
             result.is_ahead_on_own_feed = True
-        if head is None and not await self._may_replicate_new(feed):
+        if head is None and not await room.take():
             return
         is_complete = await self._pull_feed(url, feed, their_seq, ours, result)
         result.is_complete = result.is_complete and is_complete
@@ -352,10 +413,6 @@ class Federation:
         )
         if is_complete and feed == self.own_feed:
             result.is_ahead_on_own_feed = False
-
-    async def _may_replicate_new(self, feed: FeedId) -> bool:
-        heads = await self.offload(self.store.heads)
-        return len(heads) < self.options.max_feeds
 
     async def _pull_feed(
         self, url: str, feed: FeedId, their_seq: int, after: int, result: PeerRound

@@ -44,7 +44,7 @@ __all__ = ["EventLog", "Projector", "reindex"]
 logger = logging.getLogger(__name__)
 
 #: Events per batch (one transaction each).
-BATCH = 500
+BATCH = 2000
 
 
 class EventLog(Protocol):

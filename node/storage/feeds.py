@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,9 +42,9 @@ from protocol import (
     FeedId,
     ForkError,
     canonical,
-    event_from_wire,
     verify_link,
 )
+from protocol.event import event_from_stored
 
 __all__ = [
     "EVENT_TOPIC",
@@ -136,7 +136,7 @@ class FeedRecorder(SQLiteApplicationRecorder):
             "INSERT INTO bodies SELECT ?, ?, ? WHERE NOT EXISTS "
             "(SELECT 1 FROM redactions WHERE target = ? AND feed = ?)",
             [
-                (e.feed, e.seq, canonical.encode(e.body), e.id, e.feed)
+                (e.feed, e.seq, canonical.dump(e.body), e.id, e.feed)
                 for e in events
                 if e.body is not None
             ],
@@ -457,11 +457,10 @@ def _make_commits_durable(recorder: FeedRecorder) -> None:
 
 
 def _decode(header: bytes, body: bytes | None) -> Event:
-    # Stored headers were verified before they were stored: parse, don't re-verify.
-    event = event_from_wire(orjson.loads(header))
-    if body is None:
-        return event
-    return replace(event, body=orjson.loads(body))
+    # Stored headers were verified before they were stored: parse, don't re-check.
+    return event_from_stored(
+        orjson.loads(header), None if body is None else orjson.loads(body)
+    )
 
 
 def wire_line(header: bytes, body: bytes | None) -> bytes:
