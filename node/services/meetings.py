@@ -70,14 +70,18 @@ class Meetings:
         Raises:
             NotFoundError: Not held, redacted, or its feed is blocked.
         """
-        blocked = await self._blocked()
-        now = self.node.clock()
-        meeting = await self.node.read(
-            self.node.readmodels.query, get_meeting, meeting_id, blocked, now
-        )
-        if meeting is None:
-            raise NotFoundError(f"no meeting {meeting_id} is held here")
-        return meeting
+        for attempt in range(2):
+            blocked = await self._blocked()
+            now = self.node.clock()
+            meeting = await self.node.read(
+                self.node.readmodels.query, get_meeting, meeting_id, blocked, now
+            )
+            if meeting is not None:
+                return meeting
+            # Stored a moment ago (a publish, a sync) but not yet projected?
+            if attempt == 0 and not await self.node.settled():
+                break
+        raise NotFoundError(f"no meeting {meeting_id} is held here")
 
     async def list_tours(
         self, *, start: int | None = None, limit: int = 50, after: str | None = None

@@ -282,6 +282,7 @@ async def test_a_member_rsvps_with_the_form(node: Served) -> None:
 
 async def test_a_visitor_cannot_rsvp(node: Served) -> None:
     meeting_id = await publish(node, "meeting.scheduled", meeting())
+    await node.projected()
     response = await node.client.post(
         f"/meetings/{meeting_id}/rsvp", data={"answer": "yes"}, headers=HTML
     )
