@@ -85,6 +85,13 @@ class Settings:
     #: so the first "near a place" search finds it ready; 0 builds it only on
     #: the first lookup instead.
     gazetteer_prebuild_seconds: float = 60.0
+    #: Where the feeds, private data and read models live: empty keeps them in
+    #: SQLite files in the data directory (the default, right for most
+    #: groups); ``postgresql://user:password@host:port/dbname`` puts them all
+    #: in PostgreSQL, for a large group or several worker processes. Add
+    #: ``?schema=NAME`` to keep this node's tables in their own schema, so
+    #: several nodes can share one database.
+    database_url: str = ""
     #: Extra fields for tests and tools; never read from files.
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -223,6 +230,10 @@ def _check(settings: Settings) -> None:
         ("http://", "https://")
     ):
         raise ConfigError("setting 'public_url' must start with http:// or https://")
+    if settings.database_url and not settings.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ConfigError("setting 'database_url' must start with postgresql://")
     if settings.gazetteer_prebuild_seconds < 0:
         raise ConfigError("setting 'gazetteer_prebuild_seconds' must not be negative")
     for name in ("projection_poll_seconds", "sync_interval", "peer_rate_limit"):

@@ -15,7 +15,17 @@ import sys
 from collections.abc import Sequence
 
 from node import __version__
-from node.cli import accounts, bench, demo, keys, maintenance, peers, setup, tokens
+from node.cli import (
+    accounts,
+    bench,
+    demo,
+    keys,
+    maintenance,
+    migrate,
+    peers,
+    setup,
+    tokens,
+)
 from node.cli.output import fail
 
 __all__ = ["main"]
@@ -46,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(commands, common)
     demo.register(commands, common)
     maintenance.register(commands, common)
+    migrate.register(commands, common)
     accounts.register(commands, common)
     bench.register(commands, common)
     return parser

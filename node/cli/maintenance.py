@@ -14,14 +14,16 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from node.cli.output import emit, settings_for
-from node.config import CONFIG_FILE
+from node.config import CONFIG_FILE, Settings
 from node.errors import ConfigError, ConflictError, NotFoundError
 from node.projections import READMODELS_FILE, ReadModels
 from node.projections import reindex as rebuild_read_models
 from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
 from node.services.verification import Problem, verify_store
+from node.storage.backend import is_postgres
 from node.storage.feeds import SqliteFeedStore
+from node.storage.feeds_pg import open_feed_store
 from node.storage.lock import DataDirLock
 from protocol import Event, ProtocolError, decode_event, verify
 
@@ -78,10 +80,9 @@ def _progress(total: int | None, what: str) -> tqdm[Any]:
 
 def _store(args: argparse.Namespace) -> SqliteFeedStore:
     settings = settings_for(args)
-    path = settings.path(FEEDS_DB)
-    if not path.exists():
+    if not settings.key_path.exists():
         raise NotFoundError(f"no node in {settings.data_dir}")
-    return SqliteFeedStore(path)
+    return open_feed_store(settings)
 
 
 def verify_command(args: argparse.Namespace) -> int:
@@ -224,6 +225,7 @@ def _store_batch(
 def backup_command(args: argparse.Namespace) -> int:
     """Copy the databases (SQLite's online backup), the keys and the settings."""
     settings = settings_for(args)
+    _refuse_postgres(settings, "backup")
     target = Path(args.to)
     if target.exists() and any(target.iterdir()):
         raise ConflictError(f"{target} is not empty")
@@ -236,6 +238,16 @@ def backup_command(args: argparse.Namespace) -> int:
             shutil.copy2(source, target / name)
     emit(args, {"backup": str(target)}, f"backed up {settings.data_dir} to {target}")
     return 0
+
+
+def _refuse_postgres(settings: Settings, command: str) -> None:
+    if is_postgres(settings):
+        raise ConflictError(
+            f"{command} copies SQLite files, but this node's data is in PostgreSQL: "
+            f"use pg_dump and pg_restore, and keep {settings.key_file}, "
+            f"{settings.encryption_key_file} and {CONFIG_FILE} with the dump "
+            "(docs/operating.md#moving-to-postgresql)"
+        )
 
 
 def _backup_database(source: Path, target: Path) -> None:
@@ -254,6 +266,7 @@ def _backup_database(source: Path, target: Path) -> None:
 def restore_command(args: argparse.Namespace) -> int:
     """Restore into an empty data directory; it catches up before publishing."""
     settings = settings_for(args)
+    _refuse_postgres(settings, "restore")
     source = Path(args.source)
     if not (source / FEEDS_DB).exists():
         raise NotFoundError(f"{source} is not a backup (no {FEEDS_DB})")

@@ -13,9 +13,9 @@ from typing import Any
 from node.cli.output import emit, settings_for
 from node.errors import NotFoundError
 from node.services.clock import system_clock
-from node.services.setup import FEEDS_DB
 from node.storage.federation import OPERATOR
 from node.storage.feeds import SqliteFeedStore
+from node.storage.feeds_pg import open_feed_store
 from protocol import MalformedError, parse_feed_id, parse_url
 
 __all__ = ["register"]
@@ -49,9 +49,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _store(args: argparse.Namespace) -> SqliteFeedStore:
     settings = settings_for(args)
-    if not settings.path(FEEDS_DB).exists():
+    if not settings.key_path.exists():
         raise NotFoundError(f"no node in {settings.data_dir}")
-    return SqliteFeedStore(settings.path(FEEDS_DB))
+    return open_feed_store(settings)
 
 
 def add_peer(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,13 @@ from aiohttp import web
 from node.cli.accounts import reset_instructions
 from node.cli.logs import configure_logging
 from node.cli.output import emit, settings_for
+from node.cli.workers import check_workers, listen_options, supervise
 from node.config import CONFIG_FILE
 from node.errors import ConfigError, ConflictError
 from node.http.app import AccessLogger, create_app
 from node.services.setup import FEEDS_DB, initialise
 from node.services.validation import body_validator
+from node.storage.backend import is_postgres
 from node.storage.lock import DataDirLock
 from protocol import JsonObject, parse_url
 
@@ -40,6 +43,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     init.add_argument("--host", help="address run will listen on (default 127.0.0.1)")
     init.add_argument("--port", type=int, help="port run will listen on (default 8484)")
     init.add_argument("--public-url", help="the URL members and peers will use")
+    init.add_argument(
+        "--database-url",
+        help="keep everything in PostgreSQL (postgresql://user:password@host/db"
+        "[?schema=NAME]) instead of SQLite files; written to tredegar.toml",
+    )
     init.set_defaults(handler=init_node)
 
     run = commands.add_parser(
@@ -61,6 +69,14 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="publish at once after a restore, without catching up from a peer",
     )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes (PostgreSQL only; default 1)",
+    )
+    run.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     run.set_defaults(handler=run_node)
 
 
@@ -90,6 +106,8 @@ def _write_config(path: Path, args: argparse.Namespace) -> None:
         lines.append(f"port = {args.port}")
     if args.public_url:
         lines.append(f'public_url = "{args.public_url}"')
+    if getattr(args, "database_url", None):
+        lines.append(f"database_url = {json.dumps(args.database_url)}")
     path.write_text("\n".join(lines) + "\n", "utf-8")
 
 
@@ -130,13 +148,16 @@ def run_node(args: argparse.Namespace) -> int:
         authoritative=args.authoritative,
     )
     configure_logging(settings.log_level)
+    check_workers(settings, args.workers)
     if not settings.key_path.exists():
         raise ConfigError(f"no node in {settings.data_dir}: run 'tredegar init' first")
-    with DataDirLock(settings.data_dir):
+    # Several workers of a PostgreSQL node share the data directory.
+    with DataDirLock(settings.data_dir, shared=is_postgres(settings)):
+        if args.workers > 1:
+            return supervise(settings, args)
         web.run_app(
             create_app(settings, seed_peers=[parse_url(url) for url in args.peer]),
-            host=settings.host,
-            port=settings.port,
+            **listen_options(settings, args.listen_fd),
             access_log_class=AccessLogger,
             access_log=logging.getLogger("node.access"),
             print=None,

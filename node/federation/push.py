@@ -57,6 +57,10 @@ class Pusher:
         """Remember the event loop (the writer calls in from its thread)."""
         self._loop = asyncio.get_running_loop()
 
+    def stop(self) -> None:
+        """Push no more after commits (the sync loop stopped: another worker leads)."""
+        self._loop = None
+
     @property
     def task(self) -> asyncio.Task[None] | None:
         """The pending push, if any (for shutdown)."""
@@ -67,6 +71,14 @@ class Pusher:
         if self._is_enabled and self._loop is not None:
             last = stored[-1].event
             self._loop.call_soon_threadsafe(self._schedule, last.feed, last.seq)
+
+    def schedule(self, feed: FeedId, seq: int) -> None:
+        """On the event loop: a debounced notify for an event stored elsewhere.
+
+        Another worker process of this node stored it (``node.services.leadership``).
+        """
+        if self._is_enabled and self._loop is not None:
+            self._schedule(feed, seq)
 
     def _schedule(self, feed: FeedId, seq: int) -> None:
         if self._task is None or self._task.done():

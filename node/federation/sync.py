@@ -166,6 +166,7 @@ class Federation:
         self._session: aiohttp.ClientSession | None = None
         self.transport: Transport | None = None
         self._task: asyncio.Task[None] | None = None
+        self._is_listening = False
         self._wake = asyncio.Event()
         self._urgent: set[str] = set()
         self.pusher = Pusher(
@@ -194,12 +195,15 @@ class Federation:
         self.pusher.start()
         self._session = aiohttp.ClientSession()
         self.transport = Transport(self._session, timeout=self.options.timeout)
-        self.writer.add_listener(self.pusher.stored)
+        if not self._is_listening:  # started again after a stop: listen once
+            self.writer.add_listener(self.pusher.stored)
+            self._is_listening = True
         self._wake.set()  # the first round at once: announce ourselves, catch up
         self._task = asyncio.create_task(self._run(), name="sync")
 
     async def stop(self) -> None:
         """Cancel the loop and pending pushes, then close the session."""
+        self.pusher.stop()
         for task in (self._task, self.pusher.task, *self._round_tasks):
             if task is not None:
                 task.cancel()
@@ -207,6 +211,7 @@ class Federation:
                     await task
         if self._session is not None:
             await self._session.close()
+        self._task = self._session = None
 
     async def _run(self) -> None:
         while True:

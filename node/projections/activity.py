@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import activity_sql as sql
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import JsonObject
 
 __all__ = [
@@ -51,13 +51,13 @@ class ActivityPage:
     next: str | None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the model's table."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Keep a valid report; forget the one a redaction names."""
     event = item.event
     target = redaction_target(event)
@@ -82,11 +82,11 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
     )
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the model's table and create it empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
@@ -94,7 +94,7 @@ def reset(cursor: SQLiteCursor) -> None:
 
 
 def latest_reports(
-    cursor: SQLiteCursor, feed: str, limit: int, after: str | None = None
+    cursor: Cursor, feed: str, limit: int, after: str | None = None
 ) -> ActivityPage:
     """A feed's latest report per period, latest period first.
 

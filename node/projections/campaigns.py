@@ -32,7 +32,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import campaigns_sql as sql
 from node.projections.fields import (
@@ -51,6 +50,7 @@ from node.projections.fields import (
 from node.projections.geo import Near
 from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import Event, JsonObject
 
 __all__ = [
@@ -122,13 +122,13 @@ class CampaignFilters:
     network: str | None = None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the campaigns tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid campaign event; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -158,7 +158,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
 
 
 def _insert_campaign(
-    cursor: SQLiteCursor, position: int, event: Event, body: JsonObject
+    cursor: Cursor, position: int, event: Event, body: JsonObject
 ) -> None:
     target = _object(body, "target")
     place = _object(body, "place")
@@ -195,11 +195,11 @@ def _insert_campaign(
     )
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the campaigns tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
@@ -244,7 +244,7 @@ class CampaignsPage:
 
 
 def list_campaigns(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     filters: CampaignFilters,
     *,
     blocked: Iterable[str] = (),
@@ -321,7 +321,7 @@ def _params(
 
 
 def get_campaign(
-    cursor: SQLiteCursor, campaign_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, campaign_id: str, *, blocked: Iterable[str] = ()
 ) -> CampaignRecord | None:
     """One campaign and every event that names it.
 
@@ -344,7 +344,7 @@ def get_campaign(
 
 
 def _record(
-    cursor: SQLiteCursor, row: sqlite3.Row, blocked: frozenset[str], near: Near | None
+    cursor: Cursor, row: sqlite3.Row, blocked: frozenset[str], near: Near | None
 ) -> CampaignRecord:
     cursor.execute(sql.SELECT_REFS, (row["id"],))
     refs = tuple(

@@ -39,7 +39,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import delegates_sql as sql
 from node.projections import networks
@@ -49,6 +48,7 @@ from node.projections.fields import (
 )
 from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, JsonValue
 
 __all__ = [
@@ -78,13 +78,13 @@ OPENED, CAST, MADE = (
 _START_TS = 2**62
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the delegates tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid decision event; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -114,11 +114,11 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
         cursor.execute(statement, (*row, event.ts, text))
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the delegates tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
@@ -252,7 +252,7 @@ def counted_votes(record: DecisionRecord) -> list[sqlite3.Row]:
 
 
 def get_decision(
-    cursor: SQLiteCursor, decision_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, decision_id: str, *, blocked: Iterable[str] = ()
 ) -> DecisionRecord | None:
     """One decision with its votes and result.
 
@@ -277,7 +277,7 @@ def get_decision(
 
 
 def list_decisions(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     network_id: str,
     *,
     blocked: Iterable[str] = (),
@@ -324,7 +324,7 @@ def list_decisions(
 
 
 def due_decisions(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     feed: str,
     now: int,
     *,
@@ -351,7 +351,7 @@ def due_decisions(
 
 
 def _record(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     row: sqlite3.Row,
     network_name: str,
     members: tuple[str, ...],

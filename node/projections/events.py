@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eventsourcing.sqlite import SQLiteCursor
-
 from node.projections import sql
 from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import EventId, FeedId, decode_event
 
 __all__ = [
@@ -73,13 +72,13 @@ class EventsPage:
     next: int | None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the events table and its indexes."""
     for statement in sql.CREATE_EVENTS:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """List one event; when it is a redaction, strip its target's body."""
     event = item.event
     cursor.execute(
@@ -101,7 +100,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
         _redact(cursor, target, event.feed)
 
 
-def _redact(cursor: SQLiteCursor, target: EventId, feed: FeedId) -> None:
+def _redact(cursor: Cursor, target: EventId, feed: FeedId) -> None:
     # Only the same feed's events can be redacted; a target not held, or
     # held in another feed, is left alone.
     cursor.execute(sql.SELECT_TARGET, (target, feed))
@@ -112,11 +111,11 @@ def _redact(cursor: SQLiteCursor, target: EventId, feed: FeedId) -> None:
     cursor.execute(sql.REDACT_EVENT, (text, target, feed))
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the events table and create it empty."""
     for statement in sql.DROP_EVENTS:
         cursor.execute(statement)
@@ -124,7 +123,7 @@ def reset(cursor: SQLiteCursor) -> None:
 
 
 def list_events(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     feed: str | None,
     type: str | None,
     after: int,

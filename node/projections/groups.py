@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import sql
 from node.projections.fields import integer as _integer
@@ -25,6 +24,7 @@ from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
 from node.storage.gazetteer import name_key
+from node.storage.sqldb import Cursor
 from protocol import (
     Event,
     EventId,
@@ -132,13 +132,13 @@ class NearGroupsPage:
     next: str | None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the groups table."""
     for statement in sql.CREATE_GROUPS:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Take a newer valid profile; rebuild the row when its profile is redacted."""
     event = item.event
     if item.is_valid and event.type == PROFILE_TYPE:
@@ -148,7 +148,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
         _after_redaction(cursor, target, event.feed)
 
 
-def _after_redaction(cursor: SQLiteCursor, target: EventId, feed: FeedId) -> None:
+def _after_redaction(cursor: Cursor, target: EventId, feed: FeedId) -> None:
     cursor.execute(sql.SELECT_TARGET, (target, feed))
     row = cursor.fetchone()
     if row is None or row["type"] != PROFILE_TYPE:
@@ -161,7 +161,7 @@ def _after_redaction(cursor: SQLiteCursor, target: EventId, feed: FeedId) -> Non
         _upsert(cursor, decode_event(latest["wire"]))
 
 
-def _upsert(cursor: SQLiteCursor, event: Event) -> None:
+def _upsert(cursor: Cursor, event: Event) -> None:
     body: JsonObject = event.body or {}
     place = body.get("place")
     place = place if isinstance(place, dict) else {}
@@ -190,18 +190,18 @@ def _upsert(cursor: SQLiteCursor, event: Event) -> None:
     )
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the groups table and create it empty."""
     for statement in sql.DROP_GROUPS:
         cursor.execute(statement)
     create(cursor)
 
 
-def get_group(cursor: SQLiteCursor, feed: str) -> Group | None:
+def get_group(cursor: Cursor, feed: str) -> Group | None:
     """Look one group up.
 
     Args:
@@ -217,7 +217,7 @@ def get_group(cursor: SQLiteCursor, feed: str) -> Group | None:
 
 
 def list_groups(
-    cursor: SQLiteCursor, q: str | None, tag: str | None, limit: int, after: str | None
+    cursor: Cursor, q: str | None, tag: str | None, limit: int, after: str | None
 ) -> GroupsPage:
     """List groups by name, optionally matching words or a tag.
 
@@ -256,7 +256,7 @@ def list_groups(
 
 
 def list_groups_near(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     near: Near,
     q: str | None,
     tag: str | None,
@@ -296,7 +296,7 @@ def list_groups_near(
 
 
 def _by_distance(
-    cursor: SQLiteCursor, near: Near, q: str | None, tag: str | None
+    cursor: Cursor, near: Near, q: str | None, tag: str | None
 ) -> list[tuple[float, str, sqlite3.Row]]:
     """The matching groups in the radius's box, nearest first."""
     box = near.box()
@@ -318,7 +318,7 @@ def _by_distance(
     )
 
 
-def groups_named(cursor: SQLiteCursor, name: str) -> list[Group]:
+def groups_named(cursor: Cursor, name: str) -> list[Group]:
     """Groups with a base whose place name or area is ``name``.
 
     Names match by :func:`~node.storage.gazetteer.name_key` (no case, no

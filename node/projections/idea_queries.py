@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import ideas_sql as sql
 from node.projections.fields import (
@@ -21,6 +20,7 @@ from node.projections.fields import (
     encode_cursor,
 )
 from node.projections.model import clamp
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, JsonValue
 
 __all__ = [
@@ -83,7 +83,7 @@ def _blocked(blocked: Iterable[str]) -> str:
 
 
 def _listing(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     statement: str,
     params: Mapping[str, object],
     after: str | None,
@@ -102,7 +102,7 @@ def _page(rows: list[sqlite3.Row], items: list[JsonValue], size: int) -> Page:
 
 
 def list_ideas(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     feed: str | None = None,
     status: str | None = None,
@@ -134,7 +134,7 @@ def list_ideas(
 
 
 def get_idea(
-    cursor: SQLiteCursor, idea_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, idea_id: str, *, blocked: Iterable[str] = ()
 ) -> JsonObject | None:
     """One idea, or None when not held, redacted or of a blocked feed."""
     skip = _blocked(blocked)
@@ -143,7 +143,7 @@ def get_idea(
     return None if row is None else _idea(cursor, row, skip)
 
 
-def _idea(cursor: SQLiteCursor, row: sqlite3.Row, blocked: str) -> JsonObject:
+def _idea(cursor: Cursor, row: sqlite3.Row, blocked: str) -> JsonObject:
     cursor.execute(sql.PROPOSALS_OF_IDEA, {"idea": row["id"], "blocked": blocked})
     proposals: list[JsonValue] = [
         {
@@ -173,7 +173,7 @@ def _idea(cursor: SQLiteCursor, row: sqlite3.Row, blocked: str) -> JsonObject:
 
 
 def list_proposals(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     now: int,
     feed: str | None = None,
@@ -201,7 +201,7 @@ def list_proposals(
 
 
 def get_proposal(
-    cursor: SQLiteCursor, proposal_id: str, *, now: int, blocked: Iterable[str] = ()
+    cursor: Cursor, proposal_id: str, *, now: int, blocked: Iterable[str] = ()
 ) -> JsonObject | None:
     """One proposal with its decision once decided; None when not held."""
     params = {"id": proposal_id, "now": now, "blocked": _blocked(blocked)}
@@ -210,7 +210,7 @@ def get_proposal(
     return None if row is None else _proposal(cursor, row)
 
 
-def _proposal(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
+def _proposal(cursor: Cursor, row: sqlite3.Row) -> JsonObject:
     decision = None
     if row["decision"] is not None:
         cursor.execute(sql.GET_DECISION, {"id": row["decision"], "blocked": "[]"})
@@ -264,14 +264,14 @@ def decision_view(row: sqlite3.Row, kind: str | None) -> JsonObject:
     }
 
 
-def due_proposals(cursor: SQLiteCursor, feed: str, now: int, limit: int) -> list[str]:
+def due_proposals(cursor: Cursor, feed: str, now: int, limit: int) -> list[str]:
     """A feed's proposals that closed by ``now`` with no decision held."""
     cursor.execute(sql.DUE_PROPOSALS, {"feed": feed, "now": now, "limit": limit})
     return [row["id"] for row in cursor.fetchall()]
 
 
 def get_decision(
-    cursor: SQLiteCursor, decision_id: str, *, now: int, blocked: Iterable[str] = ()
+    cursor: Cursor, decision_id: str, *, now: int, blocked: Iterable[str] = ()
 ) -> DecisionChain | None:
     """A decision and its chain; None when not held, redacted or blocked."""
     skip = _blocked(blocked)
@@ -310,7 +310,7 @@ def get_decision(
 
 
 def list_tasks(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     feed: str | None = None,
     decision: str | None = None,
@@ -337,7 +337,7 @@ def list_tasks(
     return _page(rows, items, size)
 
 
-def task_view(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
+def task_view(cursor: Cursor, row: sqlite3.Row) -> JsonObject:
     """A task as answers show it: its owner only by an agreed display name."""
     body = orjson.loads(row["body"])
     done = row["done_at"] is not None
@@ -358,7 +358,7 @@ def task_view(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
     }
 
 
-def _group(cursor: SQLiteCursor, feed: str) -> JsonObject:
+def _group(cursor: Cursor, feed: str) -> JsonObject:
     cursor.execute(sql.GROUP_NAME, (feed,))
     found = cursor.fetchone()
     return {"feed": feed, "name": None if found is None else found["name"]}

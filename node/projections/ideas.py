@@ -26,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import ideas_sql as sql
 from node.projections.model import Projected
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import Event, JsonObject
 
 __all__ = ["DECISION_REF_TYPES", "apply", "create", "finish", "reset"]
@@ -43,13 +43,13 @@ DECISION_REF_TYPES = (
 )
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the model's tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid event of the family; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -70,7 +70,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
         )
 
 
-def _idea(cursor: SQLiteCursor, position: int, event: Event, body: JsonObject) -> None:
+def _idea(cursor: Cursor, position: int, event: Event, body: JsonObject) -> None:
     title, text = str(body["title"]), _text(body, "text")
     cursor.execute(
         sql.INSERT_IDEA,
@@ -88,16 +88,14 @@ def _idea(cursor: SQLiteCursor, position: int, event: Event, body: JsonObject) -
     )
 
 
-def _count(cursor: SQLiteCursor, position: int, event: Event, body: JsonObject) -> None:
+def _count(cursor: Cursor, position: int, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_COUNT,
         (event.id, event.feed, event.seq, body["idea"], body["supporters"]),
     )
 
 
-def _proposal(
-    cursor: SQLiteCursor, position: int, event: Event, body: JsonObject
-) -> None:
+def _proposal(cursor: Cursor, position: int, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_PROPOSAL,
         (
@@ -116,16 +114,14 @@ def _proposal(
     )
 
 
-def _decision(
-    cursor: SQLiteCursor, position: int, event: Event, body: JsonObject
-) -> None:
+def _decision(cursor: Cursor, position: int, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_DECISION,
         (event.id, event.feed, event.seq, event.ts, body["proposal"], _json(body)),
     )
 
 
-def _task(cursor: SQLiteCursor, position: int, event: Event, body: JsonObject) -> None:
+def _task(cursor: Cursor, position: int, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_TASK,
         (
@@ -139,7 +135,7 @@ def _task(cursor: SQLiteCursor, position: int, event: Event, body: JsonObject) -
     )
 
 
-def _done(cursor: SQLiteCursor, position: int, event: Event, body: JsonObject) -> None:
+def _done(cursor: Cursor, position: int, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_DONE,
         (event.id, event.feed, event.seq, event.ts, body["task"], _text(body, "note")),
@@ -156,11 +152,11 @@ _WRITERS = {
 }
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the model's tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)

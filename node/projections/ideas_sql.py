@@ -83,7 +83,8 @@ _DECISION_OF = (
 #: An idea's status: decided, proposed or open, by the proposals naming it.
 _IDEA_STATUS = (
     "(SELECT CASE WHEN count(*) = 0 THEN 'open' "  # noqa: S608
-    f"WHEN max({_DECISION_OF} IS NOT NULL) THEN 'decided' ELSE 'proposed' END "
+    f"WHEN max(CASE WHEN {_DECISION_OF} IS NOT NULL THEN 1 ELSE 0 END) = 1 "
+    "THEN 'decided' ELSE 'proposed' END "
     f"FROM proposals AS p WHERE p.idea = i.id AND p.feed {_NOT_BLOCKED})"
 )
 IDEA_COLUMNS: Final = f"i.*, {_SUPPORTERS} AS supporters, {_IDEA_STATUS} AS status"

@@ -25,23 +25,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import knowhow_sql as sql
 from node.projections.model import Projected
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import Event, JsonObject, JsonValue
 
 __all__ = ["apply", "create", "finish", "reset"]
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the know-how tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid know-how event; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -124,11 +124,11 @@ def _match(parts: Iterable[JsonValue]) -> str:
     return "\n".join(p for p in parts if isinstance(p, str)).casefold()
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the know-how tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)

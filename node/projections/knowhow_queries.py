@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from typing import cast
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import knowhow_sql as sql
 from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, clamp
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, JsonValue, ProtocolError, base64url
 
 __all__ = [
@@ -35,7 +35,7 @@ _MAX_WORDS = 8
 
 
 def list_guides(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     tag: str | None = None,
     q: str | None = None,
@@ -73,7 +73,7 @@ def list_guides(
 
 
 def get_guide(
-    cursor: SQLiteCursor, guide_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, guide_id: str, *, blocked: Iterable[str] = ()
 ) -> JsonObject | None:
     """One guide with its text and the version replacing it, if any.
 
@@ -93,7 +93,7 @@ def get_guide(
     return answer
 
 
-def _guide_json(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
+def _guide_json(cursor: Cursor, row: sqlite3.Row) -> JsonObject:
     return {
         "id": row["id"],
         "feed": row["feed"],
@@ -107,7 +107,7 @@ def _guide_json(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
 
 
 def list_advisers(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     topic: str | None = None,
     q: str | None = None,
@@ -168,9 +168,7 @@ def list_advisers(
     return {"advisers": found, "next": cursor_text}
 
 
-def _adviser_json(
-    cursor: SQLiteCursor, row: sqlite3.Row, near: Near | None
-) -> JsonObject:
+def _adviser_json(cursor: Cursor, row: sqlite3.Row, near: Near | None) -> JsonObject:
     cursor.execute(sql.GROUP, (row["feed"],))
     group = cursor.fetchone()
     answer: JsonObject = {
@@ -195,7 +193,7 @@ def _adviser_json(
 
 
 def list_questions(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     tag: str | None = None,
     q: str | None = None,
@@ -243,7 +241,7 @@ def list_questions(
 
 
 def get_question(
-    cursor: SQLiteCursor, question_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, question_id: str, *, blocked: Iterable[str] = ()
 ) -> JsonObject | None:
     """One question with its answers, best first (most helpful, then oldest).
 
@@ -271,7 +269,7 @@ def get_question(
     return answer
 
 
-def _question_json(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
+def _question_json(cursor: Cursor, row: sqlite3.Row) -> JsonObject:
     return {
         "id": row["id"],
         "feed": row["feed"],
@@ -287,7 +285,7 @@ def _question_json(cursor: SQLiteCursor, row: sqlite3.Row) -> JsonObject:
 
 
 def _answer_json(
-    cursor: SQLiteCursor, row: sqlite3.Row, marked_by: list[JsonValue], ids: set[str]
+    cursor: Cursor, row: sqlite3.Row, marked_by: list[JsonValue], ids: set[str]
 ) -> JsonObject:
     body = orjson.loads(row["body"])
     reply_to = body.get("in_reply_to")
@@ -305,7 +303,7 @@ def _answer_json(
     }
 
 
-def _group(cursor: SQLiteCursor, feed: str) -> JsonObject:
+def _group(cursor: Cursor, feed: str) -> JsonObject:
     cursor.execute(sql.GROUP, (feed,))
     group = cursor.fetchone()
     return {"feed": feed, "name": group["name"] if group else None}

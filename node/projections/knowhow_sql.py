@@ -106,9 +106,10 @@ LIST_ADVISERS: Final = (
 )
 
 #: An answer ``x`` of question ``q`` from another group, not blocked.
+#: 1 or 0, not a boolean: ``:answered`` is compared with it as an integer.
 _ANSWERED = (
-    "EXISTS (SELECT 1 FROM answers AS x WHERE x.question = q.id "  # noqa: S608
-    f"AND x.feed <> q.feed AND x.feed {_NOT_BLOCKED})"
+    "CASE WHEN EXISTS (SELECT 1 FROM answers AS x WHERE x.question = q.id "  # noqa: S608
+    f"AND x.feed <> q.feed AND x.feed {_NOT_BLOCKED}) THEN 1 ELSE 0 END"
 )
 _ANSWER_COUNT = (
     "(SELECT COUNT(*) FROM answers AS x WHERE x.question = q.id "  # noqa: S608

@@ -11,32 +11,31 @@ than the page it fills.
 
 from __future__ import annotations
 
-import heapq
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import meetings_sql as sql
 from node.projections.meetings import MeetingFilters
-from node.projections.model import InvalidCursorError, clamp
+from node.projections.model import InvalidCursorError
 from node.projections.occurrences import (
     Change,
     Key,
     Meeting,
     Occurrence,
     latest_changes,
-    occurrences_of,
 )
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, JsonValue, ProtocolError, base64url
 
 __all__ = [
     "MAX_CANDIDATES",
     "MAX_EXPANDED",
     "MAX_PAGE",
+    "CandidateScan",
     "Selection",
     "belongs_to_tour",
     "candidates",
@@ -45,7 +44,6 @@ __all__ = [
     "distance_from",
     "encode_cursor",
     "group_names",
-    "list_occurrences",
     "occurrence_json",
     "rows_of",
     "tour_row",
@@ -57,10 +55,12 @@ MAX_PAGE = 200
 MAX_CANDIDATES = 2000
 #: The most occurrences one query expands.
 MAX_EXPANDED = 5000
-
-
-class _Exhausted(Exception):
-    """The query expanded as many occurrences as it may."""
+#: The candidates a listing reads at first, and the most it reads at once
+#: (each further read doubles, up to this).
+FIRST_CHUNK = 32
+MAX_CHUNK = 512
+#: Before every meeting's (start, id).
+_FIRST = (-(2**62), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class Selection:
 
 
 def candidates(
-    cursor: SQLiteCursor, filters: MeetingFilters, blocked: frozenset[str]
+    cursor: Cursor, filters: MeetingFilters, blocked: frozenset[str]
 ) -> Selection:
     """The meetings that may have an occurrence matching the filters.
 
@@ -87,38 +87,123 @@ def candidates(
         blocked: Feeds left out.
 
     Returns:
-        The meetings and their changes (at most :data:`MAX_CANDIDATES`).
+        The meetings, by start, and their changes (at most
+        :data:`MAX_CANDIDATES`).
     """
-    cursor.execute(
-        sql.CANDIDATES,
-        {
-            "start": filters.start,
-            "end": filters.end,
-            "kind": filters.kind,
-            "network": filters.network,
-            "tour": filters.tour,
-            "campaign": filters.campaign,
-            "limit": MAX_CANDIDATES,
-        },
-    )
-    words = filters.q.casefold().split()[:16] if filters.q else []
-    found = [
-        (Meeting.from_row(row), row)
-        for row in cursor.fetchall()
-        if row["feed"] not in blocked and all(w in row["match_text"] for w in words)
-    ]
-    tour = tour_row(cursor, filters.tour) if filters.tour else None
-    meetings = [
-        meeting
-        for meeting, row in found
-        if _has_feed(row, filters.feeds)
-        and _has_tag(row, filters.tag)
-        and (tour is None or belongs_to_tour(meeting, tour))
-    ]
-    changes = changes_of(cursor, meetings)
-    if filters.near is not None:
-        meetings = [m for m in meetings if _may_be_near(m, changes[m.id], filters)]
+    scan = CandidateScan(cursor, filters, blocked)
+    shifted = scan.shifted()
+    meetings, changes = list(shifted.meetings), dict(shifted.changes)
+    for meeting, its_changes in scan.by_start({m.id for m in meetings}):
+        meetings.append(meeting)
+        changes[meeting.id] = its_changes
+    meetings.sort(key=lambda m: (m.starts_at, m.id))
     return Selection(meetings, changes)
+
+
+class CandidateScan:
+    """The candidate meetings of a listing, read from SQL as they are needed.
+
+    First :meth:`shifted`: the meetings a change may list out of start order,
+    or near the point through a change. Then :meth:`by_start`: the others, by
+    (start, id), a chunk at a time, so a page of the first occurrences reads
+    few rows however many meetings are held. With a ``near`` filter, SQL keeps
+    the meetings whose place lies in the box around the point; every
+    candidate is checked here against the other filters and the radius. At
+    most :data:`MAX_CANDIDATES` rows are read in all.
+    """
+
+    def __init__(
+        self, cursor: Cursor, filters: MeetingFilters, blocked: frozenset[str]
+    ) -> None:
+        """Scan for a listing's filters, leaving out the blocked feeds."""
+        self.cursor = cursor
+        self.filters = filters
+        self.blocked = blocked
+        self.left = MAX_CANDIDATES
+        self._words = filters.q.casefold().split()[:16] if filters.q else []
+        self._tour = tour_row(cursor, filters.tour) if filters.tour else None
+        self._params = _params(filters)
+
+    def shifted(self) -> Selection:
+        """The meetings with a change moving an occurrence into the window or
+        placing one in the box."""
+        return self._select(self._rows(sql.SHIFTED, _FIRST, self.left))
+
+    def by_start(
+        self, skip: Collection[str]
+    ) -> Iterator[tuple[Meeting, dict[int, Change]]]:
+        """The other candidates and their changes, by (start, id).
+
+        Args:
+            skip: Ids already given (by :meth:`shifted`).
+        """
+        after, chunk = _FIRST, FIRST_CHUNK
+        while self.left > 0:
+            size = min(chunk, self.left)
+            rows = self._rows(sql.CANDIDATES, after, size)
+            selection = self._select([row for row in rows if row["id"] not in skip])
+            for meeting in selection.meetings:
+                yield meeting, selection.changes[meeting.id]
+            if len(rows) < size:
+                return
+            after = (rows[-1]["starts_at"], rows[-1]["id"])
+            chunk = min(chunk * 2, MAX_CHUNK)
+
+    def _rows(
+        self, statement: str, after: tuple[int, str], limit: int
+    ) -> list[sqlite3.Row]:
+        self.cursor.execute(
+            statement,
+            {
+                **self._params,
+                "after_start": after[0],
+                "after_id": after[1],
+                "limit": limit,
+            },
+        )
+        rows: list[sqlite3.Row] = self.cursor.fetchall()
+        self.left -= len(rows)
+        return rows
+
+    def _select(self, rows: list[sqlite3.Row]) -> Selection:
+        """The rows that pass the filters SQL leaves to Python, as meetings."""
+        words, tour, filters = self._words, self._tour, self.filters
+        found = [
+            (Meeting.from_row(row), row)
+            for row in rows
+            if row["feed"] not in self.blocked
+            and all(w in row["match_text"] for w in words)
+        ]
+        meetings = [
+            meeting
+            for meeting, row in found
+            if _has_feed(row, filters.feeds)
+            and _has_tag(row, filters.tag)
+            and (tour is None or belongs_to_tour(meeting, tour))
+        ]
+        changes = changes_of(self.cursor, meetings) if meetings else {}
+        if filters.near is not None:
+            meetings = [m for m in meetings if _may_be_near(m, changes[m.id], filters)]
+        return Selection(meetings, changes)
+
+
+def _params(filters: MeetingFilters) -> dict[str, object]:
+    """The statement parameters of the filters SQL applies."""
+    box = filters.near.box() if filters.near is not None else None
+    return {
+        "start": filters.start,
+        "end": filters.end,
+        "kind": filters.kind,
+        "network": filters.network,
+        "tour": filters.tour,
+        "campaign": filters.campaign,
+        "near": box is not None,
+        # Without a point, an empty box: no change is placed in it.
+        "min_lat": box.min_lat_e6 if box else 1,
+        "max_lat": box.max_lat_e6 if box else 0,
+        "min_lon": box.min_lon_e6 if box else 1,
+        "max_lon": box.max_lon_e6 if box else 0,
+    }
 
 
 def _has_feed(row: sqlite3.Row, feeds: tuple[str, ...] | None) -> bool:
@@ -150,7 +235,7 @@ def distance_from(place: JsonValue, filters: MeetingFilters) -> float | None:
     return distance if distance <= near.km else None
 
 
-def tour_row(cursor: SQLiteCursor, tour: str) -> sqlite3.Row | None:
+def tour_row(cursor: Cursor, tour: str) -> sqlite3.Row | None:
     cursor.execute(sql.GET_TOUR, (tour,))
     row: sqlite3.Row | None = cursor.fetchone()
     return row
@@ -168,16 +253,14 @@ def belongs_to_tour(meeting: Meeting, tour: sqlite3.Row) -> bool:
     return meeting.feed == tour["feed"] or meeting.feed in hosts
 
 
-def changes_of(
-    cursor: SQLiteCursor, meetings: list[Meeting]
-) -> dict[str, dict[int, Change]]:
+def changes_of(cursor: Cursor, meetings: list[Meeting]) -> dict[str, dict[int, Change]]:
     """The occurrence changes of each meeting, by meeting id."""
     rows = rows_of(cursor, "meeting_changes", [m.id for m in meetings])
     return {m.id: latest_changes(m, rows.get(m.id, [])) for m in meetings}
 
 
 def rows_of(
-    cursor: SQLiteCursor, table: str, meeting_ids: list[str]
+    cursor: Cursor, table: str, meeting_ids: list[str]
 ) -> dict[str, list[sqlite3.Row]]:
     """The rows of a referring table for some meetings, in seq order, by meeting."""
     found: dict[str, list[sqlite3.Row]] = {}
@@ -187,63 +270,10 @@ def rows_of(
     return found
 
 
-def group_names(cursor: SQLiteCursor, feeds: Iterable[str]) -> dict[str, str]:
+def group_names(cursor: Cursor, feeds: Iterable[str]) -> dict[str, str]:
     """The names of groups held, by feed."""
     cursor.execute(sql.GROUP_NAMES, (orjson.dumps(sorted(set(feeds))).decode(),))
     return {row["feed"]: row["name"] for row in cursor.fetchall()}
-
-
-def list_occurrences(
-    selection: Selection,
-    filters: MeetingFilters,
-    limit: int,
-    after: Key | None,
-) -> tuple[list[Occurrence], bool]:
-    """The first occurrences after a key, in start order.
-
-    Args:
-        selection: The candidate meetings (:func:`candidates`).
-        filters: What is asked for (the window and the near filter are used).
-        limit: The page size, brought into 1..:data:`MAX_PAGE`.
-        after: The last key of the previous page, or None to start.
-
-    Returns:
-        The occurrences, and whether more follow.
-    """
-    size = clamp(limit, MAX_PAGE)
-    budget = [MAX_EXPANDED]
-    since = after[0] if after else 0
-    streams = [
-        _counted(
-            occurrences_of(
-                m, selection.changes[m.id], filters.start, filters.end, since
-            ),
-            budget,
-        )
-        for m in selection.meetings
-    ]
-    merged = heapq.merge(*streams, key=lambda o: o.key)
-    page: list[Occurrence] = []
-    try:
-        for occurrence in merged:
-            if after is not None and occurrence.key <= after:
-                continue
-            if filters.near and distance_from(occurrence.place, filters) is None:
-                continue
-            page.append(occurrence)
-            if len(page) > size:
-                return page[:size], True
-    except _Exhausted:
-        return page[:size], len(page) > 0
-    return page, False
-
-
-def _counted(stream: Iterator[Occurrence], budget: list[int]) -> Iterator[Occurrence]:
-    for occurrence in stream:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise _Exhausted
-        yield occurrence
 
 
 def occurrence_json(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from itertools import islice
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import meetings_sql as sql
+from node.projections.meeting_listing import list_occurrences
 from node.projections.meeting_queries import (
     MAX_EXPANDED,
     belongs_to_tour,
@@ -26,7 +26,6 @@ from node.projections.meeting_queries import (
     distance_from,
     encode_cursor,
     group_names,
-    list_occurrences,
     occurrence_json,
     rows_of,
     tour_row,
@@ -34,6 +33,7 @@ from node.projections.meeting_queries import (
 from node.projections.meetings import MeetingFilters
 from node.projections.occurrences import Change, Meeting, occurrences_of, tally
 from node.projections.recurrence import MAX_TIME
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, JsonValue
 
 __all__ = ["CalendarMeetings", "calendar_meetings", "get_meeting", "list_meetings"]
@@ -78,7 +78,7 @@ class CalendarMeetings:
 
 
 def list_meetings(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     filters: MeetingFilters,
     limit: int,
     after: str | None,
@@ -100,8 +100,7 @@ def list_meetings(
         InvalidCursorError: ``after`` is not a cursor this node handed out.
     """
     key = decode_cursor(after) if after else None
-    selection = candidates(cursor, filters, blocked)
-    page, more = list_occurrences(selection, filters, limit, key)
+    page, more = list_occurrences(cursor, filters, blocked, limit, key)
     by_id = {o.meeting.id: o.meeting for o in page}
     counts = rows_of(cursor, "meeting_counts", sorted(by_id))
     tallies = {i: tally(m, counts.get(i, []), blocked) for i, m in by_id.items()}
@@ -113,7 +112,7 @@ def list_meetings(
 
 
 def calendar_meetings(
-    cursor: SQLiteCursor, filters: MeetingFilters, blocked: frozenset[str]
+    cursor: Cursor, filters: MeetingFilters, blocked: frozenset[str]
 ) -> CalendarMeetings:
     """The meetings with an occurrence matching the filters, for a calendar.
 
@@ -144,7 +143,7 @@ def calendar_meetings(
 
 
 def get_meeting(
-    cursor: SQLiteCursor, meeting_id: str, blocked: frozenset[str], now: int
+    cursor: Cursor, meeting_id: str, blocked: frozenset[str], now: int
 ) -> JsonObject | None:
     """One meeting as it now is, with everything that refers to it.
 
@@ -282,7 +281,7 @@ def _minutes(meeting: Meeting, rows: list[sqlite3.Row]) -> list[JsonValue]:
     ]
 
 
-def _tour(cursor: SQLiteCursor, meeting: Meeting, blocked: frozenset[str]) -> JsonValue:
+def _tour(cursor: Cursor, meeting: Meeting, blocked: frozenset[str]) -> JsonValue:
     tour_id = meeting.text("tour")
     if tour_id is None:
         return None

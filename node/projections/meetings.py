@@ -18,12 +18,10 @@ The SQL lives in :mod:`.meetings_sql`; tours in :mod:`.tours`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import meetings_sql as sql
 from node.projections.fields import text as _text
@@ -31,6 +29,7 @@ from node.projections.geo import Near
 from node.projections.model import Projected
 from node.projections.recurrence import Recurrence, last_start
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import Event, JsonObject, JsonValue
 
 __all__ = [
@@ -89,24 +88,24 @@ class MeetingFilters:
     near: Near | None = None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the meetings tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the meetings tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
     create(cursor)
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Project one meeting event; when it is a redaction, undo its target."""
     event = item.event
     target = redaction_target(event)
@@ -119,7 +118,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
         handler(cursor, event, event.body)
 
 
-def _redact(cursor: SQLiteCursor, target: str, feed: str) -> None:
+def _redact(cursor: Cursor, target: str, feed: str) -> None:
     for statement in sql.REDACT_REFERRING:
         cursor.execute(statement, (target, feed))
     cursor.execute(sql.REDACT_VERSION, (target, feed))
@@ -127,28 +126,40 @@ def _redact(cursor: SQLiteCursor, target: str, feed: str) -> None:
         _refresh(cursor, row["meeting"])
 
 
-def _scheduled(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
-    _version(cursor, event, event.id, body)
+def _scheduled(cursor: Cursor, event: Event, body: JsonObject) -> None:
+    """Keep the first version and write the meeting's row from it.
+
+    Its own feed's updates come after it in the log (see
+    :data:`~.meetings_sql.UPDATE_MEETING`), so none is held yet: the row is
+    this version, revision 0.
+    """
+    text = _version(cursor, event, event.id, body)
+    row = _row(body, text, event.feed, event.seq, event.ts)
+    row.update(id=event.id, created_ts=event.ts, revision=0)
+    cursor.execute(sql.UPSERT_MEETING, row)
 
 
-def _updated(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
+def _updated(cursor: Cursor, event: Event, body: JsonObject) -> None:
+    """Keep the version; when it is by the meeting's own feed, it is the row."""
     meeting = _text(body, "meeting")
     if meeting is not None:
         fields = {k: v for k, v in body.items() if k != "meeting"}
-        _version(cursor, event, meeting, fields)
+        text = _version(cursor, event, meeting, fields)
+        row = _row(fields, text, event.feed, event.seq, event.ts)
+        row["id"] = meeting
+        cursor.execute(sql.UPDATE_MEETING, row)
 
 
-def _version(
-    cursor: SQLiteCursor, event: Event, meeting: str, fields: JsonObject
-) -> None:
+def _version(cursor: Cursor, event: Event, meeting: str, fields: JsonObject) -> str:
+    """Keep a version of a meeting; return its fields as stored."""
+    text = _dumps(fields)
     cursor.execute(
-        sql.INSERT_VERSION,
-        (event.id, meeting, event.feed, event.seq, event.ts, _dumps(fields)),
+        sql.INSERT_VERSION, (event.id, meeting, event.feed, event.seq, event.ts, text)
     )
-    _refresh(cursor, meeting)
+    return text
 
 
-def _refresh(cursor: SQLiteCursor, meeting: str) -> None:
+def _refresh(cursor: Cursor, meeting: str) -> None:
     """Rebuild a meeting's row from its versions by its own feed."""
     cursor.execute(sql.SELECT_VERSIONS, (meeting,))
     versions = cursor.fetchall()
@@ -157,47 +168,54 @@ def _refresh(cursor: SQLiteCursor, meeting: str) -> None:
         cursor.execute(sql.DELETE_MEETING, (meeting,))
         return
     own = [v for v in versions if v["feed"] == first["feed"]]
-    row = _row(own[-1])
+    latest = own[-1]
+    row = _row(
+        orjson.loads(latest["body"]),
+        latest["body"],
+        latest["feed"],
+        latest["seq"],
+        latest["ts"],
+    )
     row.update(id=meeting, created_ts=first["ts"], revision=len(own) - 1)
     cursor.execute(sql.UPSERT_MEETING, row)
 
 
-def _row(latest: sqlite3.Row) -> dict[str, object]:
-    """The ``meetings`` columns a version gives."""
-    body: JsonObject = orjson.loads(latest["body"])
-    place = body.get("place")
-    place = place if isinstance(place, dict) else {}
+def _row(
+    body: JsonObject, text: str, feed: str, seq: int, ts: int
+) -> dict[str, object]:
+    """The ``meetings`` columns a version gives (its fields, also as JSON text)."""
+    place = _place(body)
     starts_at, ends_at = _integer(body, "starts_at"), _integer(body, "ends_at")
     rule = Recurrence.from_json(body.get("recurrence"))
     last = last_start(starts_at, _text(body, "tz") or "UTC", rule)
     words = (_text(body, "title"), _text(body, "description"), _text(place, "name"))
     return {
-        "feed": latest["feed"],
-        "seq": latest["seq"],
-        "ts": latest["ts"],
-        "body": latest["body"],
+        "feed": feed,
+        "seq": seq,
+        "ts": ts,
+        "body": text,
         "kind": _text(body, "kind") or "other",
         "starts_at": starts_at,
         "last_ends_at": None if last is None else last + max(ends_at - starts_at, 0),
         "tour": _text(body, "tour"),
         "network": _text(body, "network"),
         "campaign": _text(body, "campaign"),
-        "lat_e6": place.get("lat_e6"),
-        "lon_e6": place.get("lon_e6"),
+        "lat_e6": _coordinate(place, "lat_e6"),
+        "lon_e6": _coordinate(place, "lon_e6"),
         "tags": _dumps(body.get("tags") or []),
         "cohosts": _dumps(body.get("cohosts") or []),
         "match_text": "\n".join(w for w in words if w).casefold(),
     }
 
 
-def _cancelled(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
+def _cancelled(cursor: Cursor, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_CANCELLATION,
         (event.id, body["meeting"], event.feed, event.seq, _text(body, "reason")),
     )
 
 
-def _changed(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
+def _changed(cursor: Cursor, event: Event, body: JsonObject) -> None:
     starts_at = body.get("starts_at")
     ends_at = body.get("ends_at")
     cursor.execute(
@@ -212,11 +230,13 @@ def _changed(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
             starts_at if type(starts_at) is int else None,
             ends_at if type(ends_at) is int else None,
             _dumps(body),
+            _coordinate(_place(body), "lat_e6"),
+            _coordinate(_place(body), "lon_e6"),
         ),
     )
 
 
-def _agenda(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
+def _agenda(cursor: Cursor, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_AGENDA,
         (
@@ -233,7 +253,7 @@ def _agenda(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
     )
 
 
-def _counted(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
+def _counted(cursor: Cursor, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_COUNT,
         (
@@ -250,7 +270,7 @@ def _counted(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
     )
 
 
-def _minutes(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
+def _minutes(cursor: Cursor, event: Event, body: JsonObject) -> None:
     cursor.execute(
         sql.INSERT_MINUTES,
         (
@@ -264,7 +284,7 @@ def _minutes(cursor: SQLiteCursor, event: Event, body: JsonObject) -> None:
     )
 
 
-_HANDLERS: dict[str, Callable[[SQLiteCursor, Event, JsonObject], None]] = {
+_HANDLERS: dict[str, Callable[[Cursor, Event, JsonObject], None]] = {
     SCHEDULED: _scheduled,
     UPDATED: _updated,
     "meeting.cancelled": _cancelled,
@@ -282,3 +302,13 @@ def _dumps(value: JsonValue) -> str:
 def _integer(value: JsonObject, key: str) -> int:
     field = value.get(key)
     return field if type(field) is int else 0
+
+
+def _place(body: JsonObject) -> JsonObject:
+    place = body.get("place")
+    return place if isinstance(place, dict) else {}
+
+
+def _coordinate(place: JsonObject, key: str) -> int | None:
+    field = place.get(key)
+    return field if type(field) is int else None

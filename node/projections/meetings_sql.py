@@ -5,7 +5,11 @@ one occurrence, an agenda item, a count, minutes) or a tour is kept under
 the referenced id, whether or not the referenced event is held yet: who may
 refer to what is decided when the model is read, so events arriving by sync
 in any order give the same answers. ``meetings`` holds each meeting as its
-latest version by its own feed, rebuilt from ``meeting_versions``.
+latest version by its own feed: written from the scheduling, replaced by each
+later update of its own feed, and rebuilt from ``meeting_versions`` only when
+a redaction removes a version. Coordinates are integer micro-degrees in
+columns (``lat_e6``, ``lon_e6``, on meetings and on occurrence changes) so a
+"near" listing narrows by a box in SQL.
 Statements use sqlite3 parameters; nothing here is built from user input.
 """
 
@@ -36,7 +40,10 @@ CREATE: Final = (
     "last_ends_at INTEGER, tour TEXT, network TEXT, campaign TEXT, "
     "lat_e6 INTEGER, lon_e6 INTEGER, tags TEXT NOT NULL, cohosts TEXT NOT NULL, "
     "match_text TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS meetings_starts ON meetings (starts_at)",
+    # Listings walk meetings by (start, id) from this index, and a "near"
+    # listing tests its box on the index's coordinates.
+    "CREATE INDEX IF NOT EXISTS meetings_starts_at "
+    "ON meetings (starts_at, id, lat_e6, lon_e6)",
     "CREATE INDEX IF NOT EXISTS meetings_tour ON meetings (tour)",
     "CREATE INDEX IF NOT EXISTS meetings_feed ON meetings (feed)",
     "CREATE TABLE IF NOT EXISTS meeting_cancellations ("
@@ -47,9 +54,11 @@ CREATE: Final = (
     "CREATE TABLE IF NOT EXISTS meeting_changes ("
     "event_id TEXT PRIMARY KEY, meeting TEXT NOT NULL, feed TEXT NOT NULL, "
     "seq INTEGER NOT NULL, occurrence INTEGER NOT NULL, change TEXT NOT NULL, "
-    "starts_at INTEGER, ends_at INTEGER, body TEXT NOT NULL) WITHOUT ROWID",
+    "starts_at INTEGER, ends_at INTEGER, body TEXT NOT NULL, "
+    "lat_e6 INTEGER, lon_e6 INTEGER) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS meeting_changes_meeting ON meeting_changes (meeting)",
     "CREATE INDEX IF NOT EXISTS meeting_changes_starts ON meeting_changes (starts_at)",
+    "CREATE INDEX IF NOT EXISTS meeting_changes_at ON meeting_changes (lat_e6, lon_e6)",
     "CREATE TABLE IF NOT EXISTS meeting_agenda ("
     "event_id TEXT PRIMARY KEY, meeting TEXT NOT NULL, feed TEXT NOT NULL, "
     "seq INTEGER NOT NULL, ts INTEGER NOT NULL, occurrence INTEGER, "
@@ -86,13 +95,25 @@ UPSERT_MEETING: Final = (
     ":revision, :body, :kind, :starts_at, :last_ends_at, :tour, :network, "
     ":campaign, :lat_e6, :lon_e6, :tags, :cohosts, :match_text)"
 )
+#: A later version by the meeting's own feed replaces its row. A feed stores
+#: its events in seq order and an update names its meeting's id (a hash of
+#: the scheduling), so a feed's updates of a meeting arrive after it, in seq
+#: order; the ``seq`` condition keeps a replay from counting twice.
+UPDATE_MEETING: Final = (
+    "UPDATE meetings SET seq = :seq, ts = :ts, revision = revision + 1, "
+    "body = :body, kind = :kind, starts_at = :starts_at, "
+    "last_ends_at = :last_ends_at, tour = :tour, network = :network, "
+    "campaign = :campaign, lat_e6 = :lat_e6, lon_e6 = :lon_e6, tags = :tags, "
+    "cohosts = :cohosts, match_text = :match_text "
+    "WHERE id = :id AND feed = :feed AND seq < :seq"
+)
 DELETE_MEETING: Final = "DELETE FROM meetings WHERE id = ?"
 
 INSERT_CANCELLATION: Final = (
     "INSERT OR IGNORE INTO meeting_cancellations VALUES (?, ?, ?, ?, ?)"
 )
 INSERT_CHANGE: Final = (
-    "INSERT OR IGNORE INTO meeting_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO meeting_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_AGENDA: Final = (
     "INSERT OR IGNORE INTO meeting_agenda VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -118,9 +139,9 @@ REDACT_REFERRING: Final = (
 #: cancelled by their own feed, with the filters that live in columns. Text,
 #: feeds, tags and distance are checked in Python on these candidates. A NULL
 #: filter matches everything.
-CANDIDATES: Final = (
-    "SELECT m.* FROM meetings AS m WHERE NOT EXISTS (SELECT 1 FROM "
-    "meeting_cancellations AS c WHERE c.meeting = m.id AND c.feed = m.feed) "
+_CANDIDATE_FILTERS = (
+    "NOT EXISTS (SELECT 1 FROM meeting_cancellations AS c "
+    "WHERE c.meeting = m.id AND c.feed = m.feed) "
     "AND ((m.starts_at < :end AND (m.last_ends_at IS NULL "
     "OR m.last_ends_at > :start)) OR EXISTS (SELECT 1 FROM meeting_changes AS x "
     "WHERE x.meeting = m.id AND x.feed = m.feed AND x.starts_at < :end "
@@ -129,7 +150,33 @@ CANDIDATES: Final = (
     "AND (:network IS NULL OR m.network = :network) "
     "AND (:tour IS NULL OR m.tour = :tour) "
     "AND (:campaign IS NULL OR m.campaign = :campaign) "
+)
+#: The candidates by (start, id) after a key, a chunk at a time; with
+#: ``:near``, only those whose own place lies in the box (the caller checks
+#: the radius). Every occurrence of such a meeting starts at or after its own
+#: start unless a change moves it (:data:`SHIFTED`).
+#: Joined from constants only (no input ever reaches SQL text), hence noqa.
+CANDIDATES: Final = (
+    "SELECT m.* FROM meetings AS m "  # noqa: S608
+    "WHERE (m.starts_at, m.id) > (:after_start, :after_id) AND "
+    + _CANDIDATE_FILTERS
+    + "AND (:near = 0 OR (m.lat_e6 BETWEEN :min_lat AND :max_lat "
+    "AND m.lon_e6 BETWEEN :min_lon AND :max_lon)) "
     "ORDER BY m.starts_at, m.id LIMIT :limit"
+)
+#: The candidates a change may list out of start order: a change moving an
+#: occurrence into the window (perhaps before the meeting's own start), or
+#: placing one in the box (an empty box when not ``:near``). Changes are few,
+#: so these are read whole, from the changes' indexes.
+SHIFTED: Final = (
+    "SELECT m.* FROM meetings AS m WHERE "  # noqa: S608
+    "(m.id IN (SELECT y.meeting FROM meeting_changes AS y WHERE y.starts_at < :end "
+    "AND (y.ends_at > :start OR y.starts_at >= :start)) "
+    "OR m.id IN (SELECT z.meeting FROM meeting_changes AS z "
+    "WHERE z.lat_e6 BETWEEN :min_lat AND :max_lat "
+    "AND z.lon_e6 BETWEEN :min_lon AND :max_lon)) AND "
+    + _CANDIDATE_FILTERS
+    + "ORDER BY m.starts_at, m.id LIMIT :limit"
 )
 GET_MEETING: Final = "SELECT * FROM meetings WHERE id = ?"
 GET_CANCELLATION: Final = (

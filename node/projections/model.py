@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from eventsourcing.sqlite import SQLiteCursor
-
 from node.errors import NodeError
+from node.storage.sqldb import Cursor
 from protocol import Event
 
 __all__ = [
@@ -35,7 +34,7 @@ READMODELS_FILE = "readmodels.db"
 #: tables or what it projects change: a node opening read models of another
 #: version empties them and rebuilds them from its log (they are derived data),
 #: so an upgrade never serves models that miss the events held before it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +56,16 @@ class Projected:
 class ReadModel(Protocol):
     """The steps of one read model, each given the batch's open cursor."""
 
-    def create(self, cursor: SQLiteCursor) -> None:
+    def create(self, cursor: Cursor) -> None:
         """Create the model's tables if they are missing."""
 
-    def apply(self, cursor: SQLiteCursor, item: Projected) -> None:
+    def apply(self, cursor: Cursor, item: Projected) -> None:
         """Project one event, including the effect of a redaction it makes."""
 
-    def finish(self, cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+    def finish(self, cursor: Cursor, items: Sequence[Projected]) -> None:
         """Tidy up once per batch, after every ``apply``."""
 
-    def reset(self, cursor: SQLiteCursor) -> None:
+    def reset(self, cursor: Cursor) -> None:
         """Drop the model's tables and create them empty."""
 
 

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import mutualaid_sql as sql
 from node.projections.fields import integer as _integer
@@ -35,6 +34,7 @@ from node.projections.fields import text as _text
 from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, ProtocolError, base64url
 
 __all__ = [
@@ -116,13 +116,13 @@ class Marked:
     mark: sqlite3.Row | None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the mutual-aid tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid need, offer or mark; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -179,11 +179,11 @@ def _item_row(item: Projected, kind: str, body: JsonObject) -> dict[str, object]
     }
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the mutual-aid tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
@@ -194,7 +194,7 @@ def reset(cursor: SQLiteCursor) -> None:
 
 
 def list_items(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     kind: str,
     filters: AidFilters,
     *,
@@ -262,7 +262,7 @@ def list_items(
 
 
 def get_item(
-    cursor: SQLiteCursor, kind: str, item_id: str, *, now: int, blocked: Iterable[str]
+    cursor: Cursor, kind: str, item_id: str, *, now: int, blocked: Iterable[str]
 ) -> Marked | None:
     """One need or offer, with the mark that counts for it.
 
@@ -281,7 +281,7 @@ def get_item(
 
 
 def offers_for(
-    cursor: SQLiteCursor, need_id: str, *, now: int, blocked: Iterable[str]
+    cursor: Cursor, need_id: str, *, now: int, blocked: Iterable[str]
 ) -> list[AidItem]:
     """The offers naming a need, oldest first, none of a blocked group."""
     cursor.execute(
@@ -291,7 +291,7 @@ def offers_for(
 
 
 def matches(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     item: AidItem,
     *,
     km: float,

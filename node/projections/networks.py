@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from typing import cast
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import networks_sql as sql
 from node.projections.fields import (
@@ -38,6 +37,7 @@ from node.projections.fields import (
 from node.projections.geo import Near
 from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import Event, JsonObject, JsonValue
 
 __all__ = [
@@ -63,13 +63,13 @@ _MEMBERSHIP = {"network.joined": 1, "network.left": 0}
 _MAX_WORDS = 8
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the networks tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid network event; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -87,7 +87,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
             _membership(cursor, event, network, is_join=is_join)
 
 
-def _membership(cursor: SQLiteCursor, event: Event, network: str, is_join: int) -> None:
+def _membership(cursor: Cursor, event: Event, network: str, is_join: int) -> None:
     cursor.execute(
         sql.INSERT_MEMBERSHIP,
         (event.id, network, event.feed, event.seq, event.ts, is_join),
@@ -95,7 +95,7 @@ def _membership(cursor: SQLiteCursor, event: Event, network: str, is_join: int) 
 
 
 def _insert_network(
-    cursor: SQLiteCursor, position: int, event: Event, body: JsonObject
+    cursor: Cursor, position: int, event: Event, body: JsonObject
 ) -> None:
     place = body.get("place")
     place = place if isinstance(place, dict) else {}
@@ -123,11 +123,11 @@ def _insert_network(
     )
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the networks tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
@@ -138,7 +138,7 @@ def reset(cursor: SQLiteCursor) -> None:
 
 
 def list_networks(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     *,
     q: str | None = None,
     kind: str | None = None,
@@ -204,7 +204,7 @@ def list_networks(
 
 
 def get_network(
-    cursor: SQLiteCursor, network_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, network_id: str, *, blocked: Iterable[str] = ()
 ) -> JsonObject | None:
     """One network with its member groups, convenor first.
 
@@ -227,7 +227,7 @@ def get_network(
 
 
 def members(
-    cursor: SQLiteCursor, network_id: str, convenor: str, *, blocked: Iterable[str]
+    cursor: Cursor, network_id: str, convenor: str, *, blocked: Iterable[str]
 ) -> list[JsonValue]:
     """The member groups of a network, the convenor first, then by joining."""
     cursor.execute(sql.MEMBERS, {"network": network_id, "blocked": _blocked(blocked)})
@@ -245,7 +245,7 @@ def members(
 
 
 def member_feeds(
-    cursor: SQLiteCursor, network_id: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, network_id: str, *, blocked: Iterable[str] = ()
 ) -> tuple[str, ...]:
     """The feeds of a network's member groups; empty when it is not held.
 
@@ -267,7 +267,7 @@ def member_feeds(
 
 
 def networks_of(
-    cursor: SQLiteCursor, feed: str, *, blocked: Iterable[str] = ()
+    cursor: Cursor, feed: str, *, blocked: Iterable[str] = ()
 ) -> list[JsonObject]:
     """The networks a group belongs to, by name.
 
@@ -286,7 +286,7 @@ def networks_of(
     return [_network(cursor, row, None) for row in cursor.fetchall()]
 
 
-def _network(cursor: SQLiteCursor, row: sqlite3.Row, near: Near | None) -> JsonObject:
+def _network(cursor: Cursor, row: sqlite3.Row, near: Near | None) -> JsonObject:
     convenor = row["feed"]
     cursor.execute(sql.GROUP_NAME, (convenor,))
     group = cursor.fetchone()

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import pledges_sql as sql
 from node.projections.fields import (
@@ -39,6 +38,7 @@ from node.projections.fields import (
 )
 from node.projections.model import Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import JsonObject
 
 __all__ = [
@@ -109,13 +109,13 @@ class TargetsPage:
     next: str | None
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the pledges tables."""
     for statement in sql.CREATE:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Store a valid target or report; forget what a redaction's target made."""
     event = item.event
     target = redaction_target(event)
@@ -168,11 +168,11 @@ def _target_row(item: Projected, body: JsonObject) -> dict[str, object]:
     }
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the pledges tables and create them empty."""
     for statement in sql.DROP:
         cursor.execute(statement)
@@ -183,7 +183,7 @@ def reset(cursor: SQLiteCursor) -> None:
 
 
 def list_targets(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     filters: TargetFilters,
     *,
     now: int,
@@ -233,7 +233,7 @@ def list_targets(
 
 
 def get_target(
-    cursor: SQLiteCursor, target_id: str, *, now: int, blocked: Iterable[str] = ()
+    cursor: Cursor, target_id: str, *, now: int, blocked: Iterable[str] = ()
 ) -> TargetRecord | None:
     """One target and the latest report of each feed towards it.
 
@@ -247,7 +247,7 @@ def get_target(
     return None if row is None else _record(cursor, row, skip)
 
 
-def _record(cursor: SQLiteCursor, row: sqlite3.Row, blocked: str) -> TargetRecord:
+def _record(cursor: Cursor, row: sqlite3.Row, blocked: str) -> TargetRecord:
     cursor.execute(sql.LATEST_REPORTS, {"target": row["id"], "blocked": blocked})
     reports = tuple(cursor.fetchall())
     subject = None

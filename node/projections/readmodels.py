@@ -10,17 +10,19 @@ thread pool, the projector from its own thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import psycopg
 from eventsourcing.persistence import InfrastructureFactory, PersistenceError
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.config import Settings
 from node.errors import StorageUnavailableError
-from node.projections import events, groups, search
+from node.projections import events, groups, search, search_pg
 from node.projections.events import EventsPage
+from node.projections.geo import Near
 from node.projections.groups import Group, GroupsPage
 from node.projections.model import (
     APPLICATION_NAME,
@@ -29,8 +31,17 @@ from node.projections.model import (
     Projected,
 )
 from node.projections.recorder import ReadModelRecorder
-from node.projections.search import SearchHit
+from node.projections.recorder_pg import PostgresReadModelRecorder
+from node.projections.search import SearchHit, SearchPage, TypeFilter
+from node.storage.backend import (
+    PostgresTarget,
+    is_postgres,
+    postgres_environment,
+    postgres_target,
+)
 from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
+from node.storage.pgcursor import PgCursor
+from node.storage.sqldb import Cursor
 
 __all__ = ["ReadModels"]
 
@@ -43,42 +54,55 @@ R = TypeVar("R")
 class ReadModels:
     """The read-model database: writes from the projector, queries for the API."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (creating if needed) the read models at ``path``.
+    def __init__(self, where: Path | PostgresTarget) -> None:
+        """Open (creating if needed) the read models in a file or in PostgreSQL.
+
+        Args:
+            where: The SQLite file, or the PostgreSQL database and schema.
 
         Raises:
             StorageUnavailableError: The database cannot be opened.
         """
-        env = explicit_environment(
-            APPLICATION_NAME, sqlite_environment(path, text_ids=True)
-        )
+        if isinstance(where, PostgresTarget):
+            keys = postgres_environment(where, text_ids=True)
+            recorder_class: type[Any] = PostgresReadModelRecorder
+            self.path: Path | None = None
+        else:
+            keys = sqlite_environment(where, text_ids=True)
+            recorder_class = ReadModelRecorder
+            self.path = where
+        env = explicit_environment(APPLICATION_NAME, keys)
         try:
             self._factory = InfrastructureFactory.construct(env)
-            recorder = self._factory.tracking_recorder(ReadModelRecorder)
-        except PersistenceError as error:
-            raise StorageUnavailableError(f"cannot open {path}: {error}") from error
-        if not isinstance(recorder, ReadModelRecorder):  # pragma: no cover
-            raise TypeError(type(recorder))
-        self._recorder = recorder
-        self.path = path
+            recorder = self._factory.tracking_recorder(recorder_class)
+        except (PersistenceError, psycopg.Error) as error:
+            raise StorageUnavailableError(f"cannot open {where}: {error}") from error
+        if not isinstance(recorder, ReadModelRecorder | PostgresReadModelRecorder):
+            raise TypeError(type(recorder))  # pragma: no cover
+        self._recorder: ReadModelRecorder | PostgresReadModelRecorder = recorder
         if recorder.upgrade(SCHEMA_VERSION):
             logger.warning(
                 "read models in %s were made by another version: rebuilding them "
                 "from the log",
-                path,
+                where,
             )
 
     @classmethod
     def open(cls, settings: Settings) -> ReadModels:
-        """Open the read models of a data directory.
+        """Open the read models the settings name.
 
         Args:
             settings: The node's settings.
 
         Returns:
-            The read models in ``readmodels.db``.
+            The read models in ``readmodels.db``, or in PostgreSQL.
         """
+        if is_postgres(settings):
+            return cls(postgres_target(settings.database_url))
         return cls(settings.path(READMODELS_FILE))
+
+    def _reading(self) -> AbstractContextManager[Cursor]:
+        return self._recorder.transaction(commit=False)
 
     def position(self) -> int:
         """The log position of the last event applied, 0 when none."""
@@ -121,7 +145,7 @@ class ReadModels:
         Returns:
             The page.
         """
-        with self._recorder.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             return events.list_events(c, feed, type, after, limit)
 
     def list_groups(
@@ -145,12 +169,12 @@ class ReadModels:
         Raises:
             InvalidCursorError: ``after`` is not a cursor this node handed out.
         """
-        with self._recorder.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             return groups.list_groups(c, q, tag, limit, after)
 
     def get_group(self, feed: str) -> Group | None:
         """Look one group up by its feed id; None when none is held."""
-        with self._recorder.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             return groups.get_group(c, feed)
 
     def search(self, q: str, limit: int = 20) -> list[SearchHit]:
@@ -163,12 +187,40 @@ class ReadModels:
         Returns:
             The hits, best first; empty for a query without words.
         """
-        with self._recorder.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
+            if isinstance(c, PgCursor):
+                return search_pg.search(c, q, limit)
             return search.search(c, q, limit)
+
+    def search_page(
+        self,
+        q: str,
+        *,
+        types: TypeFilter | None = None,
+        near: Near | None = None,
+        blocked: Collection[str] = (),
+        limit: int = 20,
+        after: str | None = None,
+    ) -> SearchPage:
+        """A page of search hits with filters (see :func:`.search.search_page`)."""
+        with self._reading() as c:
+            if isinstance(c, PgCursor):
+                return search_pg.search_page(
+                    c,
+                    q,
+                    types=types,
+                    near=near,
+                    blocked=blocked,
+                    limit=limit,
+                    after=after,
+                )
+            return search.search_page(
+                c, q, types=types, near=near, blocked=blocked, limit=limit, after=after
+            )
 
     def query(
         self,
-        fn: Callable[Concatenate[SQLiteCursor, P], R],
+        fn: Callable[Concatenate[Cursor, P], R],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> R:
@@ -185,7 +237,7 @@ class ReadModels:
         Returns:
             What the query returns.
         """
-        with self._recorder.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             return fn(c, *args, **kwargs)
 
     def close(self) -> None:

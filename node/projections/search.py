@@ -13,9 +13,15 @@ words) and joins them with FTS5's implicit AND, the last one a prefix.
 Filters: by type (exact names, or families such as ``meeting`` for every
 ``meeting.*``), and near a point: an event whose body's ``place`` has
 coordinates has them in a side table keyed by its position, deleted with its
-words on redaction. Pages are ranked, ties by position; the ``next`` cursor
-is the count of ranked rows already walked past, so a page after new events
-arrive may repeat or skip a hit, never fail.
+words on redaction. Pages are ranked by bm25, ties by position; the ``next``
+cursor is the count of ranked rows already walked past, so a page after new
+events arrive may repeat or skip a hit, never fail.
+
+Ranking is bounded: a query matching more than 200 texts (after the
+filters) lists them newest first instead of by bm25, which would cost in
+proportion to every match held (NOTES-limits §4), so a word found in half of
+everything held costs about what 200 matches cost. Snippets are made for the
+hits of the page only, in a second statement.
 """
 
 from __future__ import annotations
@@ -23,16 +29,16 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import sql
 from node.projections.geo import Near
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import (
     JsonObject,
     JsonValue,
@@ -209,13 +215,13 @@ def _collect(key: str, value: JsonValue, parts: list[str]) -> None:
             _collect(inner_key, inner, parts)
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the FTS5 table and the table of places."""
     for statement in sql.CREATE_SEARCH:
         cursor.execute(statement)
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Index one valid event; when it is a redaction, drop its target's row."""
     event = item.event
     target = redaction_target(event)
@@ -243,13 +249,13 @@ def _coordinates(body: JsonObject) -> tuple[int, int] | None:
     return (lat, lon) if type(lat) is int and type(lon) is int else None
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """After a redaction, merge the index so the deleted words leave the file."""
     if any(redaction_target(item.event) for item in items):
         cursor.execute(sql.OPTIMIZE_SEARCH)
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the search tables and create them empty."""
     for statement in sql.DROP_SEARCH:
         cursor.execute(statement)
@@ -277,7 +283,7 @@ def match_expression(q: str) -> str | None:
     return " ".join(terms)
 
 
-def search(cursor: SQLiteCursor, q: str, limit: int) -> list[SearchHit]:
+def search(cursor: Cursor, q: str, limit: int) -> list[SearchHit]:
     """Find events by words of their title and text, best first.
 
     Args:
@@ -286,17 +292,14 @@ def search(cursor: SQLiteCursor, q: str, limit: int) -> list[SearchHit]:
         limit: The most hits, brought into 1..100.
 
     Returns:
-        The hits, ranked by bm25; empty when the query has no words.
+        The hits, ranked as :func:`search_page` ranks them; empty when the
+        query has no words.
     """
-    expression = match_expression(q)
-    if expression is None:
-        return []
-    cursor.execute(sql.SEARCH, (expression, clamp(limit, MAX_HITS)))
-    return [_hit(row) for row in cursor.fetchall()]
+    return search_page(cursor, q, limit=limit).results
 
 
 def search_page(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     q: str,
     *,
     types: TypeFilter | None = None,
@@ -326,18 +329,19 @@ def search_page(
     expression = match_expression(q)
     if expression is None:
         return SearchPage([], None)
-    cursor.execute(
-        sql.SEARCH_PAGE,
-        {
-            "match": expression,
-            "any_type": types is None,
-            "types": orjson.dumps(types.names if types else ()).decode(),
-            "blocked": orjson.dumps(sorted(blocked)).decode(),
-            "offset": offset,
-            **_box_params(near),
-        },
-    )
-    return _collect_page(cursor, near, clamp(limit, MAX_HITS), offset)
+    params = {
+        "match": expression,
+        "any_type": types is None,
+        "types": orjson.dumps(types.names if types else ()).decode(),
+        "no_blocked": not blocked,
+        "blocked": orjson.dumps(sorted(blocked)).decode(),
+        **_box_params(near),
+    }
+    positions, walked = _walk(cursor, params, near, clamp(limit, MAX_HITS), offset)
+    hits = _hits(cursor, expression, positions)
+    if walked is None:
+        return SearchPage(hits, None)
+    return SearchPage(hits, base64url.encode(orjson.dumps([walked])))
 
 
 def _box_params(near: Near | None) -> dict[str, int | bool]:
@@ -353,20 +357,64 @@ def _box_params(near: Near | None) -> dict[str, int | bool]:
     }
 
 
-def _collect_page(
-    cursor: SQLiteCursor, near: Near | None, size: int, offset: int
-) -> SearchPage:
-    hits: list[SearchHit] = []
+def _walk(
+    cursor: Cursor, params: dict[str, object], near: Near | None, size: int, offset: int
+) -> tuple[list[int], int | None]:
+    """The positions of one page and the matches walked past, None on the last."""
+    positions: list[int] = []
     walked = offset
-    while (row := cursor.fetchone()) is not None:
+    for row in _matches(cursor, params, offset):
         if near is not None and not near.holds(row["lat_e6"], row["lon_e6"]):
             walked += 1
             continue
-        if len(hits) == size:  # one more exists: this page is not the last
-            return SearchPage(hits, base64url.encode(orjson.dumps([walked])))
-        hits.append(_hit(row))
+        if len(positions) == size:  # one more exists: this page is not the last
+            return positions, walked
+        positions.append(row["position"])
         walked += 1
-    return SearchPage(hits, None)
+    return positions, None
+
+
+def _matches(
+    cursor: Cursor, params: dict[str, object], offset: int
+) -> Iterator[sqlite3.Row]:
+    """The matches from ``offset`` on, best first or, when very many, newest first.
+
+    Up to :data:`~.sql.SEARCH_RANKED_MATCHES` matches are ranked by bm25.
+    Beyond that, ranking would cost in proportion to every match held, and
+    the words are too common to tell texts apart: the newest come first.
+    """
+    bound = sql.SEARCH_RANKED_MATCHES
+    cursor.execute(sql.SEARCH_NEWEST, {**params, "limit": bound + 1, "offset": 0})
+    newest: list[sqlite3.Row] = cursor.fetchall()
+    if not newest:
+        return
+    if len(newest) <= bound:
+        cursor.execute(sql.SEARCH_RANKED, params)
+        ranked: list[sqlite3.Row] = cursor.fetchall()
+        yield from ranked[offset:]
+        return
+    yield from newest[offset:]
+    older = {**params, "limit": -1, "offset": max(offset, len(newest))}
+    cursor.execute(sql.SEARCH_NEWEST, older)
+    while (row := cursor.fetchone()) is not None:
+        yield row
+
+
+def _hits(cursor: Cursor, expression: str, positions: list[int]) -> list[SearchHit]:
+    """The hits at some positions, in that order, with their snippets."""
+    if not positions:
+        return []
+    cursor.execute(
+        sql.SEARCH_HITS,
+        {
+            "match": expression,
+            "low": min(positions),
+            "high": max(positions),
+            "positions": orjson.dumps(positions).decode(),
+        },
+    )
+    rows = {row["position"]: row for row in cursor.fetchall()}
+    return [_hit(rows[position]) for position in positions if position in rows]
 
 
 def _hit(row: sqlite3.Row) -> SearchHit:

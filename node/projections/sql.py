@@ -173,30 +173,43 @@ DELETE_SEARCH_PLACE_TARGET: Final = (
 #: 'optimize' merges every segment into one, so deleted text really goes.
 #: (SQLite 3.42 adds a 'secure-delete' option; this node's SQLite is older.)
 OPTIMIZE_SEARCH: Final = "INSERT INTO search (search) VALUES ('optimize')"
-#: Titles weigh four times text; the LIMIT bounds the answer (NOTES-limits §4:
-#: ranking a common term's hits is the slow case).
-SEARCH: Final = (
-    "SELECT type, feed, seq, id, title, "
-    "snippet(search, -1, '[', ']', '…', 16) AS snippet FROM search "
-    "WHERE search MATCH ? ORDER BY bm25(search, 4.0, 1.0) LIMIT ?"
-)
-#: A page of hits with filters: types (each name of the JSON array ``:types``
-#: keeps its own type and those below it: ``meeting`` keeps ``meeting.*``;
-#: ignored when ``:any_type``), feeds left out (``:blocked``) and, when
-#: ``:near`` is set, a box the event's place must lie in (the caller checks
-#: the radius).
-#: Ties in rank go by position, so an offset pages through a stable order.
-SEARCH_PAGE: Final = (
-    "SELECT search.rowid AS position, search.type, search.feed, search.seq, "
-    "search.id, search.title, "
-    "snippet(search, -1, '[', ']', '…', 16) AS snippet, placed.lat_e6, placed.lon_e6 "
-    "FROM search LEFT JOIN search_places AS placed ON placed.position = search.rowid "
+#: The most matches a search ranks by bm25. Ranking costs a few microseconds
+#: a match, and bm25 first counts every row holding each word (NOTES-limits
+#: §4), so a word found in half of everything held would cost milliseconds per
+#: thousand events held; past this many matches (after the filters) a search
+#: lists its matches newest first instead.
+SEARCH_RANKED_MATCHES: Final = 200
+#: What a search matches and keeps: the words, the types (each name of the
+#: JSON array ``:types`` keeps its own type and those below it: ``meeting``
+#: keeps ``meeting.*``; ignored when ``:any_type``), the feeds left out
+#: (``:blocked``, skipped when ``:no_blocked``) and, when ``:near`` is set, a
+#: box the event's place must lie in (the caller checks the radius).
+_SEARCH_MATCHES = (
+    "SELECT search.rowid AS position, placed.lat_e6, placed.lon_e6 FROM search "
+    "LEFT JOIN search_places AS placed ON placed.position = search.rowid "
     "WHERE search MATCH :match "
     "AND (:any_type OR EXISTS (SELECT 1 FROM json_each(:types) AS wanted "
     "WHERE search.type = wanted.value "
     "OR substr(search.type, 1, length(wanted.value) + 1) = wanted.value || '.')) "
-    "AND search.feed NOT IN (SELECT value FROM json_each(:blocked)) "
+    "AND (:no_blocked OR search.feed NOT IN (SELECT value FROM json_each(:blocked))) "
     "AND (NOT :near OR (placed.lat_e6 BETWEEN :min_lat AND :max_lat "
     "AND placed.lon_e6 BETWEEN :min_lon AND :max_lon)) "
-    "ORDER BY bm25(search, 4.0, 1.0), search.rowid LIMIT -1 OFFSET :offset"
+)
+#: The matches newest first (FTS5 walks its index in that order and stops at
+#: the LIMIT, so counting up to a bound costs only that many rows).
+SEARCH_NEWEST: Final = (
+    _SEARCH_MATCHES + "ORDER BY search.rowid DESC LIMIT :limit OFFSET :offset"
+)
+#: Every match, ranked by bm25 (titles weigh four times text), ties by
+#: position: for at most :data:`SEARCH_RANKED_MATCHES` matches.
+SEARCH_RANKED: Final = _SEARCH_MATCHES + "ORDER BY bm25(search, 4.0, 1.0), search.rowid"
+#: The hits at some positions (the JSON array ``:positions``, between ``:low``
+#: and ``:high``), with their snippets: computed for these rows only. The range
+#: is FTS5's to use; the ``+`` keeps the list a plain filter, since FTS5 would
+#: run the whole match once per listed position.
+SEARCH_HITS: Final = (
+    "SELECT search.rowid AS position, type, feed, seq, id, title, "
+    "snippet(search, -1, '[', ']', '…', 16) AS snippet FROM search "
+    "WHERE search MATCH :match AND search.rowid BETWEEN :low AND :high "
+    "AND +search.rowid IN (SELECT value FROM json_each(:positions))"
 )

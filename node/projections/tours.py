@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import Sequence
 
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
 from node.projections import meetings_sql as sql
 from node.projections.meeting_queries import (
@@ -26,6 +25,7 @@ from node.projections.meetings import MeetingFilters
 from node.projections.model import InvalidCursorError, Projected, clamp
 from node.projections.recurrence import MAX_TIME
 from node.storage.feeds import redaction_target
+from node.storage.sqldb import Cursor
 from protocol import JsonObject, JsonValue, ProtocolError, base64url
 
 __all__ = ["MAX_STOPS", "apply", "create", "finish", "get_tour", "list_tours", "reset"]
@@ -37,24 +37,24 @@ _FIELDS = ("title", "description", "starts_at", "ends_at", "tz", "campaign")
 _MORE_FIELDS = ("network", "url")
 
 
-def create(cursor: SQLiteCursor) -> None:
+def create(cursor: Cursor) -> None:
     """Create the tours table."""
     for statement in sql.CREATE_TOURS:
         cursor.execute(statement)
 
 
-def reset(cursor: SQLiteCursor) -> None:
+def reset(cursor: Cursor) -> None:
     """Drop the tours table and create it empty."""
     for statement in sql.DROP_TOURS:
         cursor.execute(statement)
     create(cursor)
 
 
-def finish(cursor: SQLiteCursor, items: Sequence[Projected]) -> None:
+def finish(cursor: Cursor, items: Sequence[Projected]) -> None:
     """Nothing to tidy per batch."""
 
 
-def apply(cursor: SQLiteCursor, item: Projected) -> None:
+def apply(cursor: Cursor, item: Projected) -> None:
     """Hold a valid tour; when a redaction names one, drop it."""
     event = item.event
     target = redaction_target(event)
@@ -80,7 +80,7 @@ def apply(cursor: SQLiteCursor, item: Projected) -> None:
 
 
 def list_tours(
-    cursor: SQLiteCursor,
+    cursor: Cursor,
     start: int,
     limit: int,
     after: str | None,
@@ -123,7 +123,7 @@ def list_tours(
 
 
 def get_tour(
-    cursor: SQLiteCursor, tour_id: str, blocked: frozenset[str]
+    cursor: Cursor, tour_id: str, blocked: frozenset[str]
 ) -> JsonObject | None:
     """One tour with its stops, in start order.
 

@@ -328,9 +328,8 @@ class Ideas:
                     logger.warning("could not publish support counts again: %s", e)
 
     def begin(self) -> None:
-        """Learn the event loop and start deciding closed proposals."""
+        """Learn the event loop (``ballots`` decides only in the leading worker)."""
         self._loop = asyncio.get_running_loop()
-        self.ballots.begin()
 
     async def stop(self) -> None:
         """Stop the background work."""

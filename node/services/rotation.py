@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from node.config import Settings
 from node.errors import CatchingUpError, ConflictError
 from node.services.clock import Clock, system_clock
-from node.services.setup import FEEDS_DB, RESTORED_MARKER
+from node.services.setup import RESTORED_MARKER
 from node.services.validation import body_validator
 from node.storage.feeds import SqliteFeedStore
+from node.storage.feeds_pg import open_feed_store
 from node.storage.keyfile import load_key_file, write_key_file
 from protocol import Event, FeedId, JsonObject, SigningKey, sign
 
@@ -48,7 +49,7 @@ def rotate_key(
         )
     old = load_key_file(settings.key_path)
     new = SigningKey.generate()
-    store = SqliteFeedStore(settings.path(FEEDS_DB))
+    store = open_feed_store(settings)
     try:
         head, profile = _own_feed(store, old)
         moved: JsonObject = {"new_feed": new.feed}

@@ -30,7 +30,7 @@ from node.federation.sync import Federation, SyncOptions
 from node.projections import Group, ReadModels
 from node.projections.groups import NearGroupsPage, list_groups_near
 from node.projections.runner import Projector
-from node.projections.search import SearchPage, TypeFilter, search_page
+from node.projections.search import SearchPage, TypeFilter
 from node.services.accounts import Accounts
 from node.services.campaigns import Campaigns
 from node.services.casework import Casework
@@ -38,6 +38,7 @@ from node.services.clock import Clock, system_clock
 from node.services.delegates import Delegates
 from node.services.ideas import Ideas
 from node.services.knowhow import KnowHow
+from node.services.leadership import Leadership
 from node.services.meetings import Meetings
 from node.services.metrics import Metrics
 from node.services.mutualaid import MutualAid
@@ -48,9 +49,10 @@ from node.services.pledges import Pledges
 from node.services.rsvps import Rsvps
 from node.services.setup import FEEDS_DB, RESTORED_MARKER
 from node.services.validation import body_validator
-from node.storage.federation import OPERATOR
-from node.storage.feeds import Logged, SqliteFeedStore
+from node.storage.feeds import Logged
+from node.storage.feeds_pg import open_feed_store
 from node.storage.keyfile import load_key_file
+from node.storage.leader import open_leader_lock
 from node.storage.private import PrivateStore, TokenGrant
 from node.storage.writer import Writer
 from protocol import (
@@ -94,7 +96,7 @@ class NodeServices:
         self.clock = clock
         self.validator = body_validator()
         self.metrics = Metrics()
-        self.store = SqliteFeedStore(settings.path(FEEDS_DB))
+        self.store = open_feed_store(settings)
         self.private = PrivateStore.open(settings)
         self.readmodels = ReadModels.open(settings)
         self.projector = Projector(
@@ -145,7 +147,9 @@ class NodeServices:
         self.pledges = Pledges(self)
         self.casework = Casework(self)
         self.rsvps = Rsvps(self)
-        self.catching_up = self._must_catch_up()
+        self.leadership = Leadership(self, open_leader_lock(settings))
+        self.writer.add_listener(self.leadership.stored)
+        self.catching_up = self.must_catch_up()
         head = self.store.head(key.feed)
         self.metrics.own_seq.set(head.seq if head else 0)
         self.metrics.projected_position.set_function(lambda: self.projector.position)
@@ -156,7 +160,8 @@ class NodeServices:
         """Open the node of a data directory that ``init`` made."""
         return cls(settings, load_key_file(settings.key_path), clock=clock)
 
-    def _must_catch_up(self) -> bool:
+    def must_catch_up(self) -> bool:
+        """Whether the own feed must be caught up from a peer before publishing."""
         marker = self.settings.path(RESTORED_MARKER)
         if self.settings.authoritative:
             marker.unlink(missing_ok=True)
@@ -179,24 +184,20 @@ class NodeServices:
         self.projector.start()
 
     async def start_network(self, seed_peers: Sequence[str] = ()) -> None:
-        """Add the operator's seed peers and start syncing."""
+        """Start this worker's background work; lead (and sync) if it may.
+
+        Syncing with the operator's seed peers and the automatic decisions
+        run in the leading worker only (:mod:`node.services.leadership`).
+        """
         await self.rsvps.begin()
         await self.pledges.begin()
         self.ideas.begin()
-        self.places.prebuild(self.settings.gazetteer_prebuild_seconds)
-        for url in seed_peers:
-            await self.read(
-                self.store.federation.add_peer, url, origin=OPERATOR, now=self.clock()
-            )
-        await self.federation.start()
-        self.delegates.start()
+        await self.leadership.start(seed_peers)
 
     async def stop_network(self) -> None:
-        """Stop syncing (before :meth:`close`)."""
+        """Stop syncing and leading (before :meth:`close`)."""
+        await self.leadership.stop()
         await self.ideas.stop()
-        await self.delegates.stop()
-        await self.places.stop()
-        await self.federation.stop()
 
     def _caught_up(self) -> None:
         self.catching_up = False
@@ -223,6 +224,7 @@ class NodeServices:
             Whether the read models caught up in time.
         """
         position = await self.read(self.store.max_position)
+        self.projector.wake()  # another worker may have stored it: look now
         return await self.projector.caught_up(position, timeout)
 
     async def read(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -297,8 +299,7 @@ class NodeServices:
         point = await self.places.resolve(near)
         blocked = await self.read(self.store.federation.blocked)
         page: SearchPage = await self.read(
-            self.readmodels.query,
-            search_page,
+            self.readmodels.search_page,
             query,
             types=type_filter,
             near=point,
@@ -386,7 +387,7 @@ class NodeServices:
 
     async def notified(self, message: Notify) -> None:
         """``/fed/v1/notify``: only a hint to pull from the sender soon."""
-        await self.federation.hint(message.url)
+        await self.leadership.hint(message.url)
 
     async def known_peers(self) -> Peers:
         """``/fed/v1/peers``."""

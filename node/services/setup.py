@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.config import Settings
+from node.errors import ConflictError
 from node.services.accounts import password_link
 from node.services.clock import Clock, system_clock
 from node.services.validation import body_validator
-from node.storage.feeds import SqliteFeedStore
+from node.storage.backend import is_postgres, postgres_target
+from node.storage.feeds_pg import open_feed_store
 from node.storage.keyfile import create_key_file
 from node.storage.private import PrivateStore, create_encryption_key
 from protocol import Event, FeedId, JsonObject, sign
@@ -55,10 +57,11 @@ def initialise(
         ConflictError: A key already exists.
     """
     body_validator().validate("group.profile_set", profile)
+    _check_database_is_new(settings)
     key = create_key_file(settings.key_path)
     create_encryption_key(settings.encryption_key_path)
     event = sign(key, None, clock(), "group.profile_set", profile)
-    store = SqliteFeedStore(settings.path(FEEDS_DB))
+    store = open_feed_store(settings)
     try:
         store.append([event])
     finally:
@@ -75,3 +78,19 @@ def initialise(
     finally:
         private.close()
     return Initialised(key.feed, event, issued.token, link)
+
+
+def _check_database_is_new(settings: Settings) -> None:
+    """Refuse a PostgreSQL schema that already holds a node's events."""
+    if not is_postgres(settings):
+        return  # a new data directory has new files
+    store = open_feed_store(settings)
+    try:
+        held = store.max_position()
+    finally:
+        store.close()
+    if held:
+        raise ConflictError(
+            f"{postgres_target(settings.database_url).describe()} already holds "
+            "a node's events: give each node its own database or schema"
+        )

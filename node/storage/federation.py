@@ -12,11 +12,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from eventsourcing.sqlite import SQLiteDatastore
+from typing import TYPE_CHECKING, Any
 
 from protocol import Event, FeedId, ForkProof, canonical, event_from_wire
+
+if TYPE_CHECKING:
+    from node.storage.sqldb import SqlAccess
 
 __all__ = ["FEDERATION_TABLES", "Block", "FederationState", "PeerState"]
 
@@ -66,20 +67,15 @@ class Block:
 class FederationState:
     """Reads and writes the federation tables (blocking; call from a thread)."""
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        """Use the feed store's datastore (same file, same connections)."""
-        self._datastore = datastore
+    def __init__(self, sql: SqlAccess) -> None:
+        """Use the feed store's database (same file, same connections)."""
+        self._sql = sql
 
     def _rows(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
-        with self._datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
-            rows: list[Any] = c.fetchall()
-            return rows
+        return self._sql.rows(sql, params)
 
     def _write(self, sql: str, params: Sequence[object] = ()) -> int:
-        with self._datastore.transaction(commit=True) as c:
-            c.execute(sql, params)
-            return int(c.sqlite_cursor.rowcount)
+        return self._sql.write(sql, params)
 
     def epoch(self) -> str:
         """A random name for this database, made once: part of every heads cursor.

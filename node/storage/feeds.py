@@ -21,7 +21,6 @@ Everything here blocks; only :mod:`node.storage.writer` and the read pool call i
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,19 @@ from typing import Any, Protocol
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import Environment
 
 from node.errors import ConflictError, StorageUnavailableError
 from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
 from node.storage.federation import FEDERATION_TABLES, FederationState
+from node.storage.pgrecorders import PostgresFeedRecorder
+from node.storage.sqldb import Cursor, SqlAccess
 from protocol import (
     Event,
     EventId,
@@ -98,69 +103,63 @@ class FeedStore(Protocol):
         ...
 
 
+#: Our tables beside eventsourcing's stored events, in SQLite's dialect (the
+#: PostgreSQL recorder runs them translated).
+FEED_TABLES = (
+    "CREATE TABLE IF NOT EXISTS bodies (feed TEXT, seq INTEGER, "
+    "body BLOB NOT NULL, PRIMARY KEY (feed, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY, "
+    "feed TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS redactions (target TEXT, feed TEXT, "
+    "PRIMARY KEY (target, feed)) WITHOUT ROWID",
+    *FEDERATION_TABLES,
+)
+
+
 class FeedRecorder(SQLiteApplicationRecorder):
     """The application recorder, plus bodies, ids and redactions in the same file."""
 
     def construct_create_table_statements(self) -> list[str]:
         """Add our tables beside eventsourcing's ``stored_events``."""
-        return [
-            *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS bodies (feed TEXT, seq INTEGER, "
-            "body BLOB NOT NULL, PRIMARY KEY (feed, seq)) WITHOUT ROWID",
-            "CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY, "
-            "feed TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID",
-            "CREATE TABLE IF NOT EXISTS redactions (target TEXT, feed TEXT, "
-            "PRIMARY KEY (target, feed)) WITHOUT ROWID",
-            *FEDERATION_TABLES,
-        ]
+        return [*super().construct_create_table_statements(), *FEED_TABLES]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events)
-        events: Sequence[Event] = kwargs.get("feed_events", ())
-        c.executemany(
-            "INSERT INTO event_ids VALUES (?, ?, ?)",
-            [(e.id, e.feed, e.seq) for e in events],
-        )
-        redactions = [(t, e.feed) for e in events if (t := redaction_target(e))]
-        if redactions:
-            c.execute("PRAGMA secure_delete = ON")
-            c.executemany("INSERT OR IGNORE INTO redactions VALUES (?, ?)", redactions)
-            c.executemany(
-                "DELETE FROM bodies WHERE (feed, seq) IN "
-                "(SELECT feed, seq FROM event_ids WHERE id = ? AND feed = ?)",
-                redactions,
-            )
-        c.executemany(
-            "INSERT INTO bodies SELECT ?, ?, ? WHERE NOT EXISTS "
-            "(SELECT 1 FROM redactions WHERE target = ? AND feed = ?)",
-            [
-                (e.feed, e.seq, canonical.dump(e.body), e.id, e.feed)
-                for e in events
-                if e.body is not None
-            ],
-        )
+        after = kwargs.get("after_insert")
+        if after is not None:
+            after(c)
         return positions
 
-    def rows(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
-        """Run a read-only query in a read transaction."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
-            rows: list[sqlite3.Row] = c.fetchall()
-            return rows
 
-    def checkpoint(self) -> bool:
-        """Fold the WAL into the database and truncate it (after a redaction).
+def record_extras(c: Cursor, events: Sequence[Event]) -> None:
+    """Store events' ids and bodies, and apply their redactions (same transaction).
 
-        Returns:
-            False when a reader kept the checkpoint from completing.
-        """
-        with self.datastore.get_connection(commit=True) as connection:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()[0]
-        return not busy
+    A body named by a redaction in its own feed is deleted, and never stored
+    again when it arrives later (``redactions`` remembers it).
+    """
+    c.executemany(
+        "INSERT INTO event_ids VALUES (?, ?, ?)",
+        [(e.id, e.feed, e.seq) for e in events],
+    )
+    redactions = [(t, e.feed) for e in events if (t := redaction_target(e))]
+    if redactions:
+        c.executemany("INSERT OR IGNORE INTO redactions VALUES (?, ?)", redactions)
+        c.executemany(
+            "DELETE FROM bodies WHERE (feed, seq) IN "
+            "(SELECT feed, seq FROM event_ids WHERE id = ? AND feed = ?)",
+            redactions,
+        )
+    c.executemany(
+        "INSERT INTO bodies SELECT ?, ?, ? WHERE NOT EXISTS "
+        "(SELECT 1 FROM redactions WHERE target = ? AND feed = ?)",
+        [
+            (e.feed, e.seq, canonical.dump(e.body), e.id, e.feed)
+            for e in events
+            if e.body is not None
+        ],
+    )
 
 
 def redaction_target(event: Event) -> EventId | None:
@@ -189,7 +188,20 @@ _SELECT = (
 
 
 class SqliteFeedStore:
-    """:class:`FeedStore` on eventsourcing's SQLite recorder, one file."""
+    """:class:`FeedStore` on eventsourcing's SQLite recorder, one file.
+
+    :class:`PostgresFeedStore` is the same store on PostgreSQL; the queries
+    name eventsourcing's table and position column through the two class
+    attributes below.
+    """
+
+    #: eventsourcing's table of stored events.
+    EVENTS_TABLE = "stored_events"
+    #: Its column holding each event's log position.
+    POSITION_COLUMN = "rowid"
+    #: Whether the writer may remember feed heads between appends: only when
+    #: it is the only process appending (SQLite's lock file makes it so).
+    REMEMBERS_HEADS = True
 
     def __init__(self, path: Path) -> None:
         """Open (creating if needed) the feeds database at ``path``."""
@@ -202,14 +214,27 @@ class SqliteFeedStore:
         recorder = self.app.recorder
         if not isinstance(recorder, FeedRecorder):  # the topic names our class
             raise StorageUnavailableError(f"unexpected recorder {type(recorder)}")
-        self.recorder = recorder
         _make_commits_durable(recorder)
+        self._open(recorder)
+
+    def _open(self, recorder: FeedRecorder | PostgresFeedRecorder) -> None:
+        self.recorder = recorder
+        self.sql = SqlAccess(recorder.datastore)
         # The writer thread's view of each feed's head; only append() fills it.
         self._heads: dict[FeedId, Event] = {}
         self._needs_checkpoint = False
-        #: Peers, blocks and fork proofs, in the same file.
-        self.federation = FederationState(recorder.datastore)
+        #: Peers, blocks and fork proofs, in the same database.
+        self.federation = FederationState(self.sql)
         self._frozen = self.federation.frozen_feeds()
+
+    def _rows(self, sql: str, params: Sequence[object]) -> list[Any]:
+        """Run a query, naming eventsourcing's table and position column."""
+        return self.sql.rows(
+            sql.replace("stored_events", self.EVENTS_TABLE).replace(
+                "rowid", self.POSITION_COLUMN
+            ),
+            params,
+        )
 
     def append(self, events: Sequence[Event]) -> list[Logged]:
         """Store verified events of any feeds, in order, in one transaction.
@@ -242,11 +267,12 @@ class SqliteFeedStore:
         if not fresh:
             return []
         positions = self._insert(fresh)
-        self._heads.update(heads)
+        if self.REMEMBERS_HEADS:
+            self._heads.update(heads)
         if self._needs_checkpoint or any(redaction_target(e) for e in fresh):
             # Old pages holding a redacted body may sit in the WAL: fold it in
             # and truncate it, or try again after the next append.
-            self._needs_checkpoint = not self.recorder.checkpoint()
+            self._needs_checkpoint = not self.sql.tidy(("bodies",))
         return [Logged(p, e) for p, e in zip(positions, fresh, strict=True)]
 
     def _check_not_frozen(self, event: Event) -> None:
@@ -279,7 +305,7 @@ class SqliteFeedStore:
         A peer that passes back the position it was given learns only what
         changed since, which is what keeps an in-sync round small.
         """
-        rows = self.recorder.rows(
+        rows = self._rows(
             "SELECT originator_id AS feed, MAX(originator_version) AS seq, "
             "MAX(rowid) AS position FROM stored_events WHERE rowid > ? "
             "GROUP BY originator_id",
@@ -292,7 +318,7 @@ class SqliteFeedStore:
 
     def feed_bytes(self, feed: FeedId) -> int:
         """Bytes held for a feed (headers and bodies), for replication limits."""
-        rows = self.recorder.rows(
+        rows = self._rows(
             "SELECT COALESCE(SUM(LENGTH(e.state) + COALESCE(LENGTH(b.body), 0)), 0) "
             "AS size FROM stored_events e LEFT JOIN bodies b ON b.feed = "
             "e.originator_id AND b.seq = e.originator_version "
@@ -307,7 +333,9 @@ class SqliteFeedStore:
             for e in events
         ]
         try:
-            positions = self.recorder.insert_events(stored, feed_events=events)
+            positions = self.recorder.insert_events(
+                stored, after_insert=lambda c: record_extras(c, events)
+            )
         except IntegrityError as error:
             self._heads.clear()
             raise ConflictError(f"another writer stored first: {error}") from error
@@ -328,7 +356,7 @@ class SqliteFeedStore:
 
     def _cached_head(self, feed: FeedId) -> Event | None:
         head = self._stored_head(feed)
-        if head is not None:
+        if head is not None and self.REMEMBERS_HEADS:
             self._heads[feed] = head
         return head
 
@@ -341,7 +369,7 @@ class SqliteFeedStore:
 
     def read(self, feed: FeedId, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events of a feed with ``seq > after``, bodies included where held."""
-        rows = self.recorder.rows(
+        rows = self._rows(
             _SELECT + "WHERE e.originator_id = ? AND e.originator_version > ? "
             "ORDER BY e.originator_version LIMIT ?",
             (feed, after, limit),
@@ -352,7 +380,7 @@ class SqliteFeedStore:
         self, feed: FeedId, after: int = 0, limit: int = 1000
     ) -> list[bytes]:
         """Like :meth:`read`, as canonical wire text, without parsing."""
-        rows = self.recorder.rows(
+        rows = self._rows(
             "SELECT e.state AS header, b.body AS body FROM stored_events e "
             "LEFT JOIN bodies b ON b.feed = e.originator_id "
             "AND b.seq = e.originator_version WHERE e.originator_id = ? "
@@ -363,7 +391,7 @@ class SqliteFeedStore:
 
     def get(self, event_id: str) -> Event | None:
         """The event with this id, if held."""
-        rows = self.recorder.rows(
+        rows = self._rows(
             _SELECT + "JOIN event_ids i ON i.feed = e.originator_id "
             "AND i.seq = e.originator_version WHERE i.id = ?",
             (event_id,),
@@ -372,7 +400,7 @@ class SqliteFeedStore:
 
     def heads(self) -> dict[FeedId, int]:
         """The head seq of every feed held."""
-        rows = self.recorder.rows(
+        rows = self._rows(
             "SELECT originator_id, MAX(originator_version) AS seq "
             "FROM stored_events GROUP BY originator_id",
             (),
@@ -381,7 +409,7 @@ class SqliteFeedStore:
 
     def log(self, after: int, limit: int) -> list[Logged]:
         """Events in the order this node stored them, after ``after``."""
-        rows = self.recorder.rows(
+        rows = self._rows(
             _SELECT + "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?", (after, limit)
         )
         return [
@@ -403,7 +431,7 @@ class SqliteFeedStore:
         """Every stored row, by feed then seq, exactly as on disk (for ``verify``)."""
         feed, seq = "", 0
         while True:
-            rows = self.recorder.rows(
+            rows = self._rows(
                 "SELECT e.originator_id AS feed, e.originator_version AS seq, "
                 "e.state AS header, b.body AS body FROM stored_events e "
                 "LEFT JOIN bodies b ON b.feed = e.originator_id "
@@ -420,7 +448,7 @@ class SqliteFeedStore:
 
     def redacted_ids(self) -> set[str]:
         """Ids of events whose bodies a redaction in their own feed removed."""
-        rows = self.recorder.rows("SELECT target FROM redactions", ())
+        rows = self._rows("SELECT target FROM redactions", ())
         return {row["target"] for row in rows}
 
     def close(self) -> None:

@@ -1,7 +1,10 @@
 """One process owns a data directory at a time: an exclusive lock on a file.
 
 ``fcntl.flock`` locks are released by the kernel when the process dies, even
-by ``kill -9``, so a crashed node never leaves a stale lock behind.
+by ``kill -9``, so a crashed node never leaves a stale lock behind. A node on
+PostgreSQL may run as several worker processes sharing the directory: they
+take the lock *shared*, which still keeps out every command that needs the
+directory to itself.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ LOCK_FILE = "node.lock"
 class DataDirLock:
     """Hold the data directory's lock for the life of a ``with`` block."""
 
-    def __init__(self, data_dir: Path) -> None:
-        """Prepare to lock ``data_dir``."""
+    def __init__(self, data_dir: Path, *, shared: bool = False) -> None:
+        """Prepare to lock ``data_dir`` (alone, or ``shared`` with others)."""
         self.path = data_dir / LOCK_FILE
+        self.shared = shared
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -34,14 +38,16 @@ class DataDirLock:
         """
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise ConflictError(
                 f"another process is using {self.path.parent} (a node running?)"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        if not self.shared:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
     def release(self) -> None:

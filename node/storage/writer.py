@@ -17,19 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from node.errors import ConflictError
 from node.storage.feeds import FeedStore, Logged
-from protocol import Event, JsonObject, ProtocolError, SigningKey, sign
+from protocol import Event, ForkError, JsonObject, ProtocolError, SigningKey, sign
 
 __all__ = ["Writer"]
 
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[list[Logged]], None]
+#: Times a publish batch is signed again when another writer sharing the
+#: database appended to the own feed first.
+ATTEMPTS = 8
+#: Longest pause before signing again, times the attempt (s): random, so the
+#: workers that lost a race do not collide again in step.
+RETRY_PAUSE = 0.02
 
 
 @dataclass(slots=True)
@@ -110,36 +119,52 @@ class Writer:
         with self._lock:
             batch, self._pending = self._pending, []
             self._scheduled = False
-        try:
-            head = self.store.head(self.key.feed)
-        except Exception as error:
-            for item in batch:
-                item.settle(error)
-            return
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                signed = self._sign(batch)
+                stored = self.store.append([event for _, event in signed])
+            except (ConflictError, ForkError) as error:
+                # Another worker sharing the database took the next seq
+                # first (PostgreSQL): sign again on the new head. Seen before
+                # the insert, the taken seq is a ForkError (our events were
+                # signed on the head just read, so never a real fork).
+                if attempt < ATTEMPTS:
+                    logger.info("own feed moved under us, signing again: %s", error)
+                    time.sleep(random.uniform(0, RETRY_PAUSE * attempt))  # noqa: S311
+                    continue
+                self._fail(
+                    batch,
+                    ConflictError("other workers kept publishing first: try again"),
+                )
+                return
+            except Exception as error:
+                self._fail(batch, error)
+                return
+            break
+        self._notify(stored)
+        for item, event in signed:
+            item.settle(event)
+
+    def _sign(self, batch: list[_Publish]) -> list[tuple[_Publish, Event]]:
+        """Sign the batch on the stored head; an item that cannot be is settled."""
+        head = self.store.head(self.key.feed)
         signed: list[tuple[_Publish, Event]] = []
-        for item in batch:
+        for item in list(batch):
             try:
                 event = sign(self.key, head, self._clock(), item.event_type, item.body)
             except ProtocolError as error:
                 item.settle(error)
+                batch.remove(item)
                 continue
             signed.append((item, event))
             head = event
-        self._commit(signed)
+        return signed
 
-    def _commit(self, signed: list[tuple[_Publish, Event]]) -> None:
-        if not signed:
-            return
-        try:
-            stored = self.store.append([event for _, event in signed])
-        except Exception as error:
-            logger.exception("publishing %d events failed", len(signed))
-            for item, _ in signed:
-                item.settle(error)
-            return
-        self._notify(stored)
-        for item, event in signed:
-            item.settle(event)
+    def _fail(self, batch: list[_Publish], error: Exception) -> None:
+        if batch:
+            logger.error("publishing %d events failed: %s", len(batch), error)
+        for item in batch:
+            item.settle(error)
 
     def _notify(self, stored: list[Logged]) -> None:
         if not stored:

@@ -11,6 +11,12 @@ after it already shows it. Events of blocked feeds are not announced. The
 node keeps at most ``limit`` streams open (one more is ``rate-limited``) and
 ends every stream when the app shuts down. The writer's listener runs on the
 writer thread; it only hands the notices to the event loop.
+
+Other worker processes of the node (PostgreSQL, ``tredegar run --workers``)
+store events this process's writer never sees, so while a stream is open
+the log is also read every ``projection_poll_seconds`` from the last
+position looked at; what the writer already announced is not announced
+again.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ STREAM_LIMIT = 100
 QUEUE_SIZE = 64
 #: The longest wait for the read models to hold an announced event, in s.
 PROJECTION_WAIT = 5.0
+#: The most log entries read per look for events other processes stored.
+LOOK_LIMIT = 200
 
 
 class StreamsClosedError(NodeError):
@@ -75,6 +83,11 @@ class Streams:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._follower: asyncio.Task[None] | None = None
+        #: The log position looked at so far (None while no stream is open).
+        self._cursor: int | None = None
+        #: Positions past the cursor that the writer has announced.
+        self._heard: set[int] = set()
 
     @property
     def open_count(self) -> int:
@@ -87,6 +100,9 @@ class Streams:
             return
         self._node, self._loop = node, asyncio.get_running_loop()
         node.writer.add_listener(self._stored)
+        if self._follower is None and not self._closed:
+            poll = node.settings.projection_poll_seconds
+            self._follower = asyncio.create_task(self._follow(poll))
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Queue]:
@@ -96,6 +112,11 @@ class Streams:
             RateLimitedError: As many streams as allowed are open.
             StreamsClosedError: The app is shutting down.
         """
+        node = self._node
+        if self._cursor is None and node is not None and not self._closed:
+            # Follow the log from here: what other processes store from now
+            # on is announced (the writer's listener covers this one).
+            self._cursor = await node.read(node.store.max_position)
         if self._closed:
             raise StreamsClosedError("the node is shutting down: reload later")
         if len(self._queues) >= self.limit:
@@ -110,6 +131,9 @@ class Streams:
     async def close(self) -> None:
         """End every stream and refuse new ones (on shutdown)."""
         self._closed = True
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
         for queue in list(self._queues):
             while not queue.empty():
                 queue.get_nowait()
@@ -123,14 +147,51 @@ class Streams:
         loop = self._loop
         if not self._queues or loop is None or self._closed:
             return
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            loop.call_soon_threadsafe(self._heard_of, stored)
+
+    def _heard_of(self, stored: list[Logged]) -> None:
+        cursor = self._cursor
+        if cursor is not None:  # what the log follower passed is announced
+            stored = [item for item in stored if item.position > cursor]
+            self._heard.update(item.position for item in stored)
+        if stored:
+            self._spawn(stored)
+
+    async def _follow(self, poll: float) -> None:
+        while True:
+            await asyncio.sleep(poll)
+            try:
+                await self._look()
+            except Exception:  # keep following: log it, try at the next poll
+                logger.exception("could not read the log for live pages")
+
+    async def _look(self) -> None:
+        """Announce what other processes stored since the last look."""
+        node = self._node
+        if node is None or not self._queues:
+            self._cursor = None
+            self._heard.clear()
+            return
+        if self._cursor is None:
+            self._cursor = await node.read(node.store.max_position)
+            return
+        logged = await node.read(node.store.log, self._cursor, LOOK_LIMIT)
+        if not logged:
+            return
+        last = logged[-1].position
+        fresh = [item for item in logged if item.position not in self._heard]
+        self._heard = {position for position in self._heard if position > last}
+        self._cursor = last
+        if fresh:
+            node.projector.wake()
+            self._spawn(fresh)
+
+    def _spawn(self, stored: list[Logged]) -> None:
         notices = [
             Notice(item.event.type, item.event.id, item.event.feed) for item in stored
         ]
-        with contextlib.suppress(RuntimeError):  # the loop has closed
-            loop.call_soon_threadsafe(self._spawn, notices, stored[-1].position)
-
-    def _spawn(self, notices: list[Notice], position: int) -> None:
-        task = asyncio.create_task(self._deliver(notices, position))
+        task = asyncio.create_task(self._deliver(notices, stored[-1].position))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

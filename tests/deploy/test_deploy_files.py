@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from node.storage.backend import postgres_target
+
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
 SYSTEMD = DEPLOY / "systemd"
@@ -352,3 +354,20 @@ def test_operating_guide_names_the_deploy_files() -> None:
     ):
         assert (ROOT / path).is_file(), path
         assert path.removeprefix("deploy/") in text, path
+
+
+def test_one_node_keeps_its_data_in_the_postgres_service() -> None:
+    services = _services()
+    big = services["node-c"]
+    url = big["environment"]["TREDEGAR_DATABASE_URL"]
+    target = postgres_target(url.replace("${POSTGRES_PASSWORD:-change-me}", "pw"))
+    postgres = services["postgres"]["environment"]
+    assert target.host == "postgres"
+    assert (target.user, target.dbname) == (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_DB"],
+    )
+    assert big["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert big["command"][big["command"].index("--workers") + 1] == "2"
+    for name in set(NODES) - {"node-c"}:
+        assert "TREDEGAR_DATABASE_URL" not in services[name]["environment"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from node.http.app import create_app
 from node.services.runtime import NodeServices
 from node.services.setup import Initialised, initialise
 from node.storage.private import PrivateStore
+from tests.pg import BACKENDS, scratch_url
 
 ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
@@ -61,9 +62,22 @@ async def serve(
     return Served(client, services, made, settings)
 
 
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The ``database_url`` of the backend under test: "" is SQLite files."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with scratch_url("http") as url:
+        yield url
+
+
 @pytest.fixture
-async def node(tmp_path: Path, aiohttp_client: ClientFactory) -> AsyncIterator[Served]:
-    settings, made = make_settings(tmp_path)
+async def node(
+    tmp_path: Path, aiohttp_client: ClientFactory, backend_url: str
+) -> AsyncIterator[Served]:
+    """A served node, once on each backend."""
+    settings, made = make_settings(tmp_path, database_url=backend_url or None)
     served = await serve(settings, made, aiohttp_client)
     yield served
     await served.client.close()

@@ -11,6 +11,7 @@ import pytest
 from node.storage.private import DB_FILE, PrivateStore
 from tests.http.conftest import ClientFactory, Served, make_settings, serve
 from tests.http.test_openapi import check_answer
+from tests.pg import private_bytes as stored_private_bytes
 
 DAY = 86_400_000
 NOW = 1_700_000_000_000
@@ -360,11 +361,7 @@ async def test_a_member_erased_takes_their_records_with_them(node: Served) -> No
 
 
 def private_bytes(served: Served) -> bytes:
-    return b"".join(
-        path.read_bytes()
-        for path in served.settings.data_dir.iterdir()
-        if path.name.startswith(DB_FILE)
-    )
+    return stored_private_bytes(served.settings)
 
 
 async def test_with_a_node_key_the_files_hold_no_recognisable_text(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -209,22 +208,22 @@ async def test_redaction_removes_words_and_coordinates(
     assert await ids(node, *point) == id_set(story.sirhowy, story.campaign)
     _, answer = await search(node, ("q", "surgery"))
     assert answer["results"] == []
-    connection = sqlite3.connect(node.settings.path("readmodels.db"))
-    try:
-        [position] = connection.execute(
-            "SELECT position FROM events WHERE id = ?", (story.surgery.id,)
-        ).fetchone()
+    # The search model's own tables, on either backend (FTS5 keys its rows
+    # by rowid; PostgreSQL's table by a position column).
+    search_key = "position" if node.settings.database_url else "rowid"
+    with node.services.readmodels._reading() as cursor:
+        cursor.execute("SELECT position FROM events WHERE id = ?", (story.surgery.id,))
+        [position] = cursor.fetchone()
         for table in ("search_places", "search"):
-            column = "position" if table == "search_places" else "rowid"
-            row = connection.execute(
+            column = "position" if table == "search_places" else search_key
+            cursor.execute(
                 f"SELECT count(*) FROM {table} WHERE {column} = ?",  # noqa: S608
                 (position,),
-            ).fetchone()
-            assert row == (0,)
-        places = connection.execute("SELECT count(*) FROM search_places").fetchone()
-        assert places == (4,)  # two profiles, the campaign, the library meeting
-    finally:
-        connection.close()
+            )
+            assert tuple(cursor.fetchone()) == (0,)
+        cursor.execute("SELECT count(*) FROM search_places")
+        # two profiles, the campaign, the library meeting
+        assert tuple(cursor.fetchone()) == (4,)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ The command-line tests (``tests/cli``) import :class:`NodeFactory`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -28,6 +29,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+
+from tests.pg import scratch_url
 
 #: The console script next to the interpreter running the tests.
 TREDEGAR = Path(sys.executable).with_name("tredegar")
@@ -273,10 +276,16 @@ class Node:
 class NodeFactory:
     """Makes nodes under one directory and stops every one still running."""
 
-    def __init__(self, root: Path) -> None:
-        """Put data directories and logs under ``root``."""
+    def __init__(self, root: Path, backend: str = "sqlite") -> None:
+        """Put data directories and logs under ``root``; databases on ``backend``.
+
+        On ``postgresql`` every node made by :meth:`init` keeps its data in a
+        scratch schema of its own (``tests/pg.py``), dropped at :meth:`close`.
+        """
         self.root = root
+        self.backend = backend
         self.nodes: list[Node] = []
+        self._schemas = contextlib.ExitStack()
 
     def init(
         self,
@@ -292,8 +301,12 @@ class NodeFactory:
         """
         data = self.root / name
         port = free_port()
+        database: list[str] = []
+        if self.backend == "postgresql":
+            url = self._schemas.enter_context(scratch_url("net"))
+            database = ["--database-url", url]
         made = tredegar_json(
-            "init", "--data", data, "--name", group, "--port", str(port)
+            "init", "--data", data, "--name", group, "--port", str(port), *database
         ).value
         assert set(made) == {"feed", "token", "url"}, made
         assert made["url"] == f"http://127.0.0.1:{port}", made
@@ -325,6 +338,7 @@ class NodeFactory:
         """
         for node in self.nodes:
             node.stop()
+        self._schemas.close()
         for node in self.nodes:
             for run in range(1, node.runs + 1):
                 path = self.root / f"{node.name}-run{run}.log"

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from node.config import Settings, load_settings
+from node.config import Settings
 from node.errors import NotFoundError
 from node.storage.private import (
-    DB_FILE,
     ActivityCounts,
     PrivateStore,
     create_encryption_key,
 )
+from tests.pg import private_bytes
 
 DAY = 86_400_000
 NOW = 1_700_000_000_000
 PERSON = "Gwenllian Casework-Secret"
 PROBLEM = "Damp flat, landlord ignoring repair-requests-xyzzy"
 NOTES = "Cares about the bus route to Ebbw Vale quietly-unique"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path, {})
 
 
 @pytest.fixture
@@ -52,11 +46,7 @@ def case(member: str | None = None) -> dict[str, Any]:
 
 
 def raw_bytes(settings: Settings) -> bytes:
-    return b"".join(
-        path.read_bytes()
-        for path in settings.data_dir.iterdir()
-        if path.name.startswith(DB_FILE)
-    )
+    return private_bytes(settings)
 
 
 def test_a_record_round_trips_and_changes(store: PrivateStore) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from node.storage.feeds import EVENT_TOPIC, SqliteFeedStore, wire_line
+from node.storage.feeds import (
+    EVENT_TOPIC,
+    FeedRecorder,
+    SqliteFeedStore,
+    record_extras,
+    wire_line,
+)
 from protocol import (
     ForkError,
     PrevMismatchError,
@@ -83,7 +89,9 @@ def test_the_database_itself_refuses_a_second_event_at_a_seq(
         rival.feed, rival.seq, EVENT_TOPIC, rival.signed_header_bytes()
     )
     with pytest.raises(IntegrityError):
-        feed_store.recorder.insert_events([stored], feed_events=[rival])
+        feed_store.recorder.insert_events(
+            [stored], after_insert=lambda c: record_extras(c, [rival])
+        )
     assert feed_store.read(KEY_A.feed) == events
 
 
@@ -172,8 +180,11 @@ def test_the_database_keeps_headers_verbatim(tmp_path: Path) -> None:
     assert [row[0] for row in rows] == [e.signed_header_bytes() for e in events]
 
 
-def test_commits_are_durable(feed_store: SqliteFeedStore) -> None:
+def test_commits_are_durable(tmp_path: Path) -> None:
+    # SQLite's setting (PostgreSQL commits are durable by its defaults).
+    feed_store = SqliteFeedStore(tmp_path / "feeds.db")
     feed_store.append(feed_of(KEY_A, 1))
+    assert isinstance(feed_store.recorder, FeedRecorder)
     with feed_store.recorder.datastore.transaction(commit=False) as cursor:
         cursor.execute("PRAGMA synchronous")
         assert cursor.fetchone()[0] == 2  # FULL

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -13,10 +12,9 @@ from argon2 import PasswordHasher
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from node.config import Settings, load_settings
+from node.config import Settings
 from node.errors import ConfigError, ConflictError, NotFoundError
 from node.storage.private import (
-    DB_FILE,
     IssuedInvite,
     MemberInfo,
     PrivateStore,
@@ -24,6 +22,7 @@ from node.storage.private import (
     csrf_token,
 )
 from protocol import SchemaViolationError
+from tests.pg import private_bytes
 
 NOW = 1_700_000_000_000
 DAY = 86_400_000
@@ -32,11 +31,6 @@ LOGIN = "zquux"
 PASSWORD = "correct horse battery staple"  # noqa: S105
 NEW_PASSWORD = "a new password!"  # noqa: S105
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path, {})
 
 
 def opened(settings: Settings) -> PrivateStore:
@@ -68,8 +62,7 @@ def join(
 
 
 def raw_bytes(settings: Settings) -> bytes:
-    paths = [settings.path(DB_FILE), settings.path(DB_FILE + "-wal")]
-    return b"".join(path.read_bytes() for path in paths if path.exists())
+    return private_bytes(settings)
 
 
 def opened_by_any_key_in(raw: bytes, account_id: UUID) -> list[bytes]:

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from node.config import Settings, load_settings
+from node.config import Settings
 from node.errors import NotFoundError
-from node.storage.private import DB_FILE, HeldPledge, Pledge, PrivateStore
+from node.storage.private import HeldPledge, Pledge, PrivateStore
+from tests.pg import private_bytes
 
 NOW = 1_700_000_000_000
 TARGET = "sha256:" + "P" * 43
 OTHER = "sha256:" + "Q" * 43
 NAMES = ("Olwen Private-Pledge", "Bryn Private-Pledge", "Cerys Private-Pledge")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path, {})
 
 
 @pytest.fixture
@@ -118,6 +113,4 @@ def test_a_removed_member_cannot_pledge(store: PrivateStore) -> None:
 
 
 def _raw(settings: Settings) -> bytes:
-    path = settings.path(DB_FILE)
-    wal = path.with_name(path.name + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    return private_bytes(settings)

@@ -30,16 +30,12 @@ from node.storage.private import (
     TokenGrant,
     create_encryption_key,
 )
+from tests.pg import private_bytes
 
 NOW = 1_700_000_000_000
 NAME = "Zebediah Quux"
 LABEL = "Marmalade laptop"
 TARGET = "evt-Aardvark-Target"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path, {})
 
 
 @pytest.fixture
@@ -56,8 +52,7 @@ def organiser_token(store: PrivateStore, label: str = LABEL) -> IssuedToken:
 
 def raw_bytes(settings: Settings) -> bytes:
     """The database file and its write-ahead log, as they lie on disk."""
-    paths = [settings.path(DB_FILE), settings.path(DB_FILE + "-wal")]
-    return b"".join(path.read_bytes() for path in paths if path.exists())
+    return private_bytes(settings)
 
 
 # Tokens
@@ -282,10 +277,13 @@ def test_with_a_key_private_data_is_encrypted_on_disk(settings: Settings) -> Non
     assert secrets_in(raw_bytes(settings)) == []
 
 
-def test_database_files_are_owner_only(store: PrivateStore, settings: Settings) -> None:
+def test_database_files_are_owner_only(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {})  # files: SQLite only
+    store = PrivateStore.open(settings)
     write_private_things(store)
     for name in (DB_FILE, DB_FILE + "-wal"):
         assert stat.S_IMODE(settings.path(name).stat().st_mode) == 0o600
+    store.close()
 
 
 def test_wrong_or_missing_key_is_refused_at_open(settings: Settings) -> None:
@@ -341,8 +339,9 @@ def test_unwritable_location_is_storage_unavailable(tmp_path: Path) -> None:
 
 
 def test_os_environ_is_never_consulted(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    settings = load_settings(tmp_path, {})  # the SQLite keys a leak would move
     elsewhere = tmp_path / "elsewhere.db"
     leaked = {
         "PRIVATEDATA_SQLITE_DBNAME": str(elsewhere),

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from node.config import Settings, load_settings
+from node.config import Settings
 from node.errors import ConfigError, NotFoundError
 from node.storage.private import (
-    DB_FILE,
     NamedRsvp,
     Occasion,
     PrivateStore,
     Rsvp,
     RsvpCounts,
 )
+from tests.pg import private_bytes
 
 NOW = 1_700_000_000_000
 MEETING = "sha256:" + "M" * 43
 OTHER = "sha256:" + "N" * 43
 WEEK_2 = 1_700_600_000_000
 NAMES = ("Olwen Private-Rsvp", "Bryn Private-Rsvp", "Cerys Private-Rsvp")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(tmp_path, {})
 
 
 @pytest.fixture
@@ -168,6 +162,4 @@ def test_refusals_store_nothing(store: PrivateStore) -> None:
 
 
 def _raw(settings: Settings) -> bytes:
-    path = settings.path(DB_FILE)
-    wal = path.with_name(path.name + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    return private_bytes(settings)

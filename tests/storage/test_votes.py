@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from node import errors
-from node.config import load_settings
+from node.config import Settings
 from node.storage.private import PrivateStore
 
 IDEA = "sha256:" + "I" * 43
@@ -17,9 +17,7 @@ REASON = "Quixotic-reason-for-voting"
 
 
 @pytest.fixture
-def private(tmp_path: Path) -> Iterator[PrivateStore]:
-    settings = load_settings(tmp_path / "node", {}, {})
-    settings.data_dir.mkdir()
+def private(settings: Settings) -> Iterator[PrivateStore]:
     store = PrivateStore.open(settings)
     yield store
     store.close()

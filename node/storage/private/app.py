@@ -24,7 +24,8 @@ from eventsourcing.utils import Environment, EnvType
 
 from node import errors
 from node.config import Settings
-from node.storage.eventsourcing_env import explicit_environment, sqlite_environment
+from node.storage.backend import is_postgres, storage_environment
+from node.storage.eventsourcing_env import explicit_environment
 from node.storage.private.aggregates import TOKEN_CREATED, ApiToken
 
 __all__ = [
@@ -126,15 +127,15 @@ def open_application(settings: Settings) -> tuple[PrivateData, bytes | None]:
         StorageUnavailableError: The database could not be opened.
     """
     path = settings.path(DB_FILE)
-    keys = sqlite_environment(path, text_ids=False)
+    keys = storage_environment(settings, DB_FILE, text_ids=False)
     node_key = _read_key(settings.encryption_key_path)
     if node_key is not None:
         keys["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
         keys["CIPHER_KEY"] = base64.b64encode(node_key).decode("ascii")
-    try:  # SQLite gives -wal and -shm files the database's mode: make it 0600
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    except OSError as e:
-        raise errors.StorageUnavailableError(f"{path}: cannot create: {e}") from e
+    if is_postgres(settings):
+        keys["APPLICATION_RECORDER_TOPIC"] = "node.storage.pgrecorders:PrivateRecorder"
+    else:
+        _create_private_file(path)
     with storage_errors("open the database"):
         app = PrivateData(keys)
     key = "the configured key" if node_key else "no encryption key"
@@ -146,6 +147,13 @@ def open_application(settings: Settings) -> tuple[PrivateData, bytes | None]:
         app.close()
         raise
     return app, node_key
+
+
+def _create_private_file(path: Path) -> None:
+    try:  # SQLite gives -wal and -shm files the database's mode: make it 0600
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as e:
+        raise errors.StorageUnavailableError(f"{path}: cannot create: {e}") from e
 
 
 def _read_key(key_path: Path) -> bytes | None:

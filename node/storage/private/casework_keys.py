@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.sqlite import SQLiteCursor, SQLiteRecorder
 
 from node import errors
 from node.storage.private.app import PrivateData
+from node.storage.sqldb import Cursor, SqlAccess
 
 __all__ = ["RecordKeys"]
 
@@ -43,10 +42,7 @@ class RecordKeys:
     """The record keys of one ``private.db`` (blocking; callers serialise writes)."""
 
     def __init__(self, app: PrivateData, node_key: bytes | None) -> None:
-        recorder = app.recorder
-        if not isinstance(recorder, SQLiteRecorder):  # pragma: no cover
-            raise errors.ConfigError("casework keys are kept only with SQLite")
-        self._datastore = recorder.datastore
+        self._sql = SqlAccess(app.recorder.datastore)  # type: ignore[attr-defined]
         self._node_key = node_key
         with self._transaction(commit=True) as cursor:
             cursor.execute(_SCHEMA)
@@ -90,22 +86,13 @@ class RecordKeys:
                 cursor.execute(
                     "DELETE FROM casework_keys WHERE record_id = ?", (record_id.hex,)
                 )
-        # The old pages (with the keys) may still sit in the -wal file: copy
-        # the zeroed pages back and empty the log.
-        with (
-            self._datastore.get_connection(commit=True) as connection,
-            connection.cursor() as cursor,
-        ):
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()[0]
-        if busy:
-            logger.warning("casework: the write-ahead log could not be emptied")
+        # SQLite: the old pages (with the keys) may still sit in the -wal
+        # file, so empty the log; PostgreSQL: vacuum the dead rows.
+        if not self._sql.tidy(("casework_keys",)):
+            logger.warning("casework: the deleted keys could not be tidied yet")
 
-    @contextmanager
-    def _transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
-        with self._datastore.transaction(commit=commit) as cursor:
-            cursor.execute("PRAGMA secure_delete = ON")
-            yield cursor
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        return self._sql.transaction(commit=commit)
 
     def _wrap(self, record_id: UUID, key: bytes) -> bytes:
         if self._node_key is None:

@@ -28,17 +28,17 @@ import hmac
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing import persistence
-from eventsourcing.sqlite import SQLiteCursor, SQLiteRecorder
 
 from node import errors
 from node.storage.private.app import PrivateData
+from node.storage.sqldb import Cursor, SqlAccess
 
 __all__ = ["Vault", "seal", "unseal"]
 
@@ -58,10 +58,7 @@ class Vault:
     """The member keys of one ``private.db`` (blocking; callers serialise writes)."""
 
     def __init__(self, app: PrivateData, node_key: bytes | None) -> None:
-        recorder = app.recorder
-        if not isinstance(recorder, SQLiteRecorder):  # pragma: no cover
-            raise errors.ConfigError("members' keys are kept only with SQLite")
-        self._datastore = recorder.datastore
+        self._sql = SqlAccess(app.recorder.datastore)  # type: ignore[attr-defined]
         self._node_key = node_key
         with self._transaction(commit=True) as cursor:
             cursor.execute(_SCHEMA)
@@ -135,22 +132,13 @@ class Vault:
         self._checkpoint()
 
     def _checkpoint(self) -> None:
-        # The old pages (with the key) may still sit in the -wal file: copy
-        # the zeroed pages back and empty the log.
-        with (
-            self._datastore.get_connection(commit=True) as connection,
-            connection.cursor() as cursor,
-        ):
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()[0]
-        if busy:
-            logger.warning("private data: the write-ahead log could not be emptied")
+        # SQLite: the old pages (with the key) may still sit in the -wal file,
+        # so empty the log; PostgreSQL: vacuum the dead row.
+        if not self._sql.tidy(("member_keys",)):
+            logger.warning("private data: the erased key could not be tidied yet")
 
-    @contextmanager
-    def _transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
-        with self._datastore.transaction(commit=commit) as cursor:
-            cursor.execute("PRAGMA secure_delete = ON")
-            yield cursor
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        return self._sql.transaction(commit=commit)
 
     @contextmanager
     def _claiming(self, login: str | None) -> Iterator[None]:
