@@ -82,3 +82,33 @@ async def node(
     yield served
     await served.client.close()
     served.services.close()
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """On PostgreSQL, run each HTTP test once, not once per hostile input.
+
+    A test parametrised over many inputs (bad parameters, hostile queries …)
+    checks what the HTTP layer refuses before storage is reached; every test
+    function still runs on both backends, the PostgreSQL half with its first
+    set of parameters, which keeps ``make test`` within its time.
+    """
+    seen: set[str] = set()
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        is_postgres = (
+            callspec is not None and callspec.params.get("backend_url") == "postgresql"
+        )
+        if is_postgres and "tests/http/" in item.nodeid:
+            function = item.nodeid.split("[", 1)[0]
+            if function in seen:
+                dropped.append(item)
+                continue
+            seen.add(function)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -80,12 +80,21 @@ from tests.network.hostile import (
 )
 from tests.pg import BACKENDS, require_postgres
 
+#: Tests of how the protocol scales with nodes and feeds, not of storage: they
+#: run on SQLite only, to keep ``make test`` within its time.
+SCALE_TESTS = (
+    "test_ten_nodes_seeded_one_by_one_find_each_other_and_converge",
+    "test_an_in_sync_round_costs_one_small_answer_with_1000_feeds",
+)
+
 
 @pytest.fixture(params=BACKENDS)
 def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeFactory]:
     """Real nodes, every one on the backend under test (the federation suite runs
     once on SQLite files and once with each node in its own PostgreSQL schema)."""
     if request.param == "postgresql":
+        if request.node.originalname in SCALE_TESTS:
+            pytest.skip("a scale test of the protocol: run on SQLite only")
         require_postgres()
     factory = NodeFactory(tmp_path, backend=str(request.param))
     yield factory
