@@ -109,6 +109,8 @@ def _write_config(path: Path, args: argparse.Namespace) -> None:
     if getattr(args, "database_url", None):
         lines.append(f"database_url = {json.dumps(args.database_url)}")
     path.write_text("\n".join(lines) + "\n", "utf-8")
+    if getattr(args, "database_url", None):
+        path.chmod(0o600)  # the URL may hold the database's password
 
 
 def init_node(args: argparse.Namespace) -> int:
@@ -121,7 +123,12 @@ def init_node(args: argparse.Namespace) -> int:
     _write_config(data / CONFIG_FILE, args)
     settings = settings_for(args)
     with DataDirLock(data):
-        made = initialise(settings, profile, organiser=args.organiser)
+        try:
+            made = initialise(settings, profile, organiser=args.organiser)
+        except ConflictError:
+            if not settings.key_path.exists():  # refused before anything was made
+                (data / CONFIG_FILE).unlink(missing_ok=True)
+            raise
     token = made.token
     emit(
         args,
