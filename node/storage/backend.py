@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -154,11 +153,6 @@ def storage_environment(
             postgres_target(settings.database_url), text_ids=text_ids
         )
     return sqlite_environment(settings.path(sqlite_file), text_ids=text_ids)
-
-
-def sqlite_path(settings: Settings, sqlite_file: str) -> Path | None:
-    """The application's SQLite file, or None on PostgreSQL."""
-    return None if is_postgres(settings) else settings.path(sqlite_file)
 
 
 def apply_search_path(datastore: Any) -> None:
